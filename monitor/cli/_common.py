@@ -1,0 +1,34 @@
+"""What every command needs: settings, the config file and the database, opened the same way."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from monitor.config import MonitorConfig, Settings, load_config, load_settings
+from monitor.db import Database, open_database
+
+__all__ = ["config", "database", "print_json", "settings"]
+
+
+def settings() -> Settings:
+    """Settings from the environment (DRIFT_MONITOR_*)."""
+    return load_settings()
+
+
+def config(current: Settings | None = None) -> MonitorConfig:
+    """The TOML config named by DRIFT_MONITOR_CONFIG (empty when unset)."""
+    current = current or settings()
+    return load_config(current.config)
+
+
+def database(current: Settings | None = None) -> Database:
+    """The configured database, upgraded to the newest schema (see README: storage)."""
+    current = current or settings()
+    return open_database(current.database_url)
+
+
+def print_json(document: Any) -> None:
+    """Print one JSON document on stdout (machine-readable output of ``--json``)."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")

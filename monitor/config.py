@@ -1,0 +1,195 @@
+"""Settings from the environment (prefix ``DRIFT_MONITOR_``) and the TOML config file.
+
+Environment settings say *where* things are (database, config file, data directory); the TOML file
+says *what* to watch and *whom* to tell. The Hugging Face token is deliberately absent: it is read from
+``HF_TOKEN`` by ``huggingface_hub`` itself and never stored or logged by us.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+__all__ = [
+    "AlertsConfig",
+    "BaselineConfig",
+    "ChannelConfig",
+    "EngineConfig",
+    "MonitorConfig",
+    "ScheduleConfig",
+    "Settings",
+    "WatchedModelConfig",
+    "load_config",
+    "load_settings",
+]
+
+SourceKind = Literal["hf", "git", "endpoint"]
+EngineKind = Literal["transformers", "vllm", "openai"]
+
+
+class Settings(BaseSettings):
+    """Where the monitor keeps its state; every field can be set as ``DRIFT_MONITOR_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DRIFT_MONITOR_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///drift-monitor.db",
+        description="SQLAlchemy URL of the database; a SQLite file in the working directory by default.",
+    )
+    config: Path | None = Field(default=None, description="Path of the TOML config file (watched models, channels).")
+    data_dir: Path = Field(
+        default=Path(".drift-monitor"),
+        description="Directory for caches: downloaded snapshots, the demo repository, classifier versions.",
+    )
+    log_json: bool = Field(default=False, description="Write logs as one JSON object per line.")
+    log_level: str = Field(default="INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineConfig(_Strict):
+    """How a watched model is run: the engine kind and its options (passed to the engine as-is)."""
+
+    kind: EngineKind = "transformers"
+    options: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = Field(default=6 * 3600, gt=0)
+    batch_size: int = Field(default=8, ge=1)
+
+
+class ScheduleConfig(_Strict):
+    """When a watched model is polled and when its current revision is re-run."""
+
+    interval_minutes: float | None = Field(default=60, gt=0)
+    cron: str | None = None
+    jitter_seconds: int = Field(default=60, ge=0)
+    rerun_interval_hours: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleConfig:
+        if self.cron is not None and self.cron.count(" ") != 4:
+            raise ValueError(f"cron must have five fields (minute hour day month weekday), got {self.cron!r}")
+        return self
+
+
+class BaselineConfig(_Strict):
+    """Which revision a new revision is compared with: the previous one, or a pinned sha or tag."""
+
+    policy: Literal["previous", "pinned"] = "previous"
+    ref: str | None = None
+
+    @model_validator(mode="after")
+    def _pinned_needs_ref(self) -> BaselineConfig:
+        if self.policy == "pinned" and not self.ref:
+            raise ValueError("policy 'pinned' needs ref = a commit sha or tag")
+        return self
+
+
+class WatchedModelConfig(_Strict):
+    """One model to watch."""
+
+    repo: str = Field(min_length=1)
+    ref: str = "main"
+    source: SourceKind = "hf"
+    expect: str | None = Field(default=None, description="The identity the model should claim, e.g. deepseek.")
+    suites: list[str] = Field(default_factory=lambda: ["identity", "reasoning"])
+    samples: int | None = Field(default=None, ge=1, description="Override the suites' samples per probe.")
+    limit: int | None = Field(default=None, ge=1, description="Run only the first N probes of each suite.")
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+
+
+class ChannelConfig(_Strict):
+    """An alert channel: an apprise URL (slack://, mailto://, json://, ...) or a local file."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    min_severity: Literal["low", "medium", "high"] = "low"
+
+
+class AlertsConfig(_Strict):
+    """Delivery policy shared by all channels."""
+
+    poll_failure_threshold: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+
+
+class MonitorConfig(_Strict):
+    """The whole TOML file."""
+
+    models: list[WatchedModelConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    webhook_secret_env: str = Field(
+        default="DRIFT_MONITOR_WEBHOOK_SECRET",
+        description="Name of the environment variable holding the Hub webhook secret (never the secret).",
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _unique_repos(cls, models: list[WatchedModelConfig]) -> list[WatchedModelConfig]:
+        seen: set[str] = set()
+        for model in models:
+            if model.repo in seen:
+                raise ValueError(f"repo {model.repo!r} is listed twice")
+            seen.add(model.repo)
+        return models
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning validation errors into one ConfigError line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, prefix="DRIFT_MONITOR_")) from None
+
+
+def load_config(path: Path | None) -> MonitorConfig:
+    """Load and validate the TOML config; no path means an empty config (nothing watched yet)."""
+    if path is None:
+        return MonitorConfig()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist (set DRIFT_MONITOR_CONFIG to a TOML file)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return MonitorConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"config file {path}: {_describe(exc, raw=raw)}") from None
+
+
+def _describe(exc: ValidationError, *, prefix: str = "", raw: Any = None) -> str:
+    """One line naming the first bad key, its value and why it was refused."""
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    value = _lookup(raw, error["loc"]) if raw is not None else error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {location!r}"
+    if error["type"] == "missing":
+        return f"missing key {location!r}"
+    return f"{prefix}{location} = {value!r}: {message}"
+
+
+def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
