@@ -444,7 +444,10 @@ class _Flow(list[str]):
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style, multi-line strings as ``|`` literals, tags inline."""
+    """Block style, sequences indented under their key, multi-line strings as ``|`` literals, tags inline."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
