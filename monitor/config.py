@@ -102,6 +102,7 @@ class WatchedModelConfig(_Strict):
     suites: list[str] = Field(default_factory=lambda: ["identity", "reasoning"])
     samples: int | None = Field(default=None, ge=1, description="Override the suites' samples per probe.")
     limit: int | None = Field(default=None, ge=1, description="Run only the first N probes of each suite.")
+    max_tokens: int | None = Field(default=None, ge=1, description="Override the suites' max_tokens per response.")
     engine: EngineConfig = Field(default_factory=EngineConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
