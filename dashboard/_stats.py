@@ -1,0 +1,128 @@
+"""Small, pure statistics for display: Wilson intervals on rates and a 2-D PCA of embeddings.
+
+They work on the few aggregated rows (k out of n) that dashboard/queries.py returns, never on raw rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["add_rate", "pca_2d", "probe_shifts", "vectors", "wilson"]
+
+Z_95 = 1.959963984540054
+
+
+def wilson(k: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of k successes in n trials (vectorised); NaN where n is 0.
+
+    Why Wilson: it stays inside [0, 1] and is honest at small n and rates near 0 or 1, where the
+    textbook normal interval collapses to a width of zero (0 of 12 claims is not "certainly 0%").
+    """
+    k_arr = np.asarray(k, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k_arr / n_arr
+        denominator = 1 + z**2 / n_arr
+        centre = (p + z**2 / (2 * n_arr)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2)) / denominator
+    lo = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    hi = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return lo, hi
+
+
+def add_rate(frame: pd.DataFrame, k: str = "k", n: str = "n", prefix: str = "") -> pd.DataFrame:
+    """Add ``rate``, ``ci_low`` and ``ci_high`` columns (prefixed) from count columns k and n."""
+    out = frame.copy()
+    counts = out[k].astype(float)
+    totals = out[n].astype(float)
+    lo, hi = wilson(counts, totals)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[f"{prefix}rate"] = np.where(totals > 0, counts / totals, np.nan)
+    out[f"{prefix}ci_low"] = lo
+    out[f"{prefix}ci_high"] = hi
+    return out
+
+
+def vectors(blobs: Sequence[bytes], dims: Sequence[int]) -> np.ndarray:
+    """Decode stored float32 embeddings; rows whose size disagrees with the most common dimension are NaN."""
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32)
+    dim = int(pd.Series(list(dims)).mode().iloc[0])
+    out = np.full((len(blobs), dim), np.nan, dtype=np.float32)
+    for i, (blob, size) in enumerate(zip(blobs, dims, strict=True)):
+        if int(size) == dim and len(blob) == 4 * dim:
+            out[i] = np.frombuffer(blob, dtype=np.float32)
+    return out
+
+
+def pca_2d(matrix: np.ndarray) -> np.ndarray:
+    """Project rows onto their first two principal components (fewer when there is less to show)."""
+    rows = matrix.shape[0]
+    if rows == 0:
+        return np.zeros((0, 2))
+    centred = matrix - matrix.mean(axis=0, keepdims=True)
+    _, _, components = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
+    projected = centred @ components[:2].T
+    if projected.shape[1] < 2:
+        projected = np.hstack([projected, np.zeros((rows, 2 - projected.shape[1]))])
+    return projected
+
+
+def probe_shifts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rank probes by how much they changed between the two sides of a comparison.
+
+    ``frame`` holds the aggregated rows of ``queries.probe_changes`` (side, probe_id, category, label, n,
+    scored, correct). A probe's change is the larger of its label shift (total variation distance between
+    the two label distributions, 0 to 1) and its accuracy change (absolute, 0 to 1), so identity and
+    reasoning probes rank on one scale.
+    """
+    columns = [
+        "probe_id",
+        "category",
+        "baseline_n",
+        "candidate_n",
+        "baseline_top",
+        "candidate_top",
+        "label_shift",
+        "baseline_accuracy",
+        "candidate_accuracy",
+        "change",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    counts = frame.pivot_table(index=["probe_id", "label"], columns="side", values="n", aggfunc="sum", fill_value=0)
+    for side in ("baseline", "candidate"):
+        if side not in counts.columns:
+            counts[side] = 0
+    totals = counts.groupby(level="probe_id").transform("sum")
+    shares = counts[["baseline", "candidate"]].div(totals[["baseline", "candidate"]].replace(0, np.nan))
+    shift = (shares["baseline"] - shares["candidate"]).abs().groupby(level="probe_id").sum(min_count=1) / 2
+    both = totals.groupby(level="probe_id").first()
+    shift[(both["baseline"] == 0) | (both["candidate"] == 0)] = np.nan
+
+    def top(side: str) -> pd.Series:
+        ranked = counts[side].reset_index().sort_values(side, ascending=False)
+        ranked = ranked[ranked[side] > 0].drop_duplicates("probe_id")
+        return ranked.set_index("probe_id")["label"]
+
+    scores = frame.groupby(["probe_id", "side"])[["scored", "correct"]].sum().unstack("side", fill_value=0)
+    result = pd.DataFrame(index=both.index)
+    result["category"] = frame.groupby("probe_id")["category"].first()
+    result["baseline_n"] = both["baseline"].astype(int)
+    result["candidate_n"] = both["candidate"].astype(int)
+    result["baseline_top"] = top("baseline")
+    result["candidate_top"] = top("candidate")
+    result["label_shift"] = shift
+    for side in ("baseline", "candidate"):
+        scored = scores["scored"][side] if side in scores["scored"] else pd.Series(0, index=scores.index)
+        correct = scores["correct"][side] if side in scores["correct"] else pd.Series(0, index=scores.index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result[f"{side}_accuracy"] = (correct / scored.replace(0, np.nan)).reindex(result.index)
+    accuracy_change = (result["candidate_accuracy"] - result["baseline_accuracy"]).abs()
+    result["change"] = pd.concat([result["label_shift"], accuracy_change], axis=1).max(axis=1, skipna=True)
+    result = result.reset_index().sort_values(["change", "probe_id"], ascending=[False, True], na_position="last")
+    return result[columns].reset_index(drop=True)

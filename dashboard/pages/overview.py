@@ -1,0 +1,105 @@
+"""Overview: every watched model, its head, its last poll, its open alerts and the latest verdicts."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboard import _common
+from dashboard import queries as q
+
+current = _common.choice()
+url = current.url
+st.title("Overview")
+
+models = q.models(url)
+if models.empty:
+    st.info("No watched models yet. Add one with `drift-monitor watch add REPO`, or run `drift-monitor demo`.")
+    st.stop()
+
+polls = q.poll_summary(url)
+open_alerts = q.open_alerts_by_severity(url)
+verdicts = q.latest_verdicts(url)
+
+latest = verdicts.drop_duplicates("repo_id", keep="first") if not verdicts.empty else verdicts
+drifting = int(latest["drift"].astype(bool).sum()) if not latest.empty else 0
+failing = int((models["consecutive_poll_failures"] > 0).sum())
+left, middle, middle2, right = st.columns(4)
+left.metric("Watched models", len(models))
+middle.metric("Open alerts", int(open_alerts["open_alerts"].sum()) if not open_alerts.empty else 0)
+middle2.metric("Drifting now (latest verdict)", drifting)
+right.metric("Models whose last poll failed", failing)
+
+st.subheader("Watched models")
+overview = models.merge(polls, how="left", left_on="id", right_on="model_id")
+overview["head"] = overview["head_sha"].map(_common.short)
+overview["polls"] = overview["polls"].fillna(0).astype(int)
+overview["failed_polls"] = overview["failed_polls"].fillna(0).astype(int)
+_common.table(
+    overview[
+        [
+            "repo_id",
+            "ref",
+            "source",
+            "expected_identity",
+            "status",
+            "head",
+            "head_title",
+            "head_committed_at",
+            "last_poll_at",
+            "last_poll_ok",
+            "polls",
+            "failed_polls",
+            "last_poll_error",
+            "revisions",
+            "runs",
+        ]
+    ],
+    column_config={
+        "last_poll_ok": st.column_config.CheckboxColumn("last poll ok"),
+        "head_committed_at": st.column_config.DatetimeColumn("head committed"),
+        "last_poll_at": st.column_config.DatetimeColumn("last poll"),
+    },
+)
+
+st.subheader("Open alerts by severity")
+if open_alerts.empty:
+    st.success("No open alerts.")
+else:
+    severity_order = ["high", "medium", "low"]
+    chart = (
+        alt.Chart(open_alerts)
+        .mark_bar()
+        .encode(
+            x=alt.X("open_alerts:Q", title="open alerts"),
+            y=alt.Y("repo_id:N", title=None),
+            color=alt.Color(
+                "severity:N",
+                sort=severity_order,
+                scale=alt.Scale(domain=severity_order, range=["#d62728", "#ff7f0e", "#7f7f7f"]),
+            ),
+            tooltip=["repo_id", "severity", "open_alerts"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+    pivot = open_alerts.pivot_table(
+        index="repo_id", columns="severity", values="open_alerts", aggfunc="sum", fill_value=0
+    ).reset_index()
+    _common.table(pivot)
+
+st.subheader("Latest verdicts")
+if verdicts.empty:
+    st.info("No drift comparisons yet: they appear once a new revision has been run and compared.")
+else:
+    shown = verdicts.assign(
+        baseline=verdicts["baseline_sha"].map(_common.short),
+        candidate=verdicts["candidate_sha"].map(_common.short),
+    )
+    st.caption("Newest per model")
+    _common.table(
+        latest.assign(
+            baseline=latest["baseline_sha"].map(_common.short), candidate=latest["candidate_sha"].map(_common.short)
+        )[["repo_id", "baseline", "candidate", "drift", "severity", "created_at"]]
+    )
+    with st.expander(f"All recent comparisons ({len(shown)})"):
+        _common.table(shown[["id", "repo_id", "baseline", "candidate", "kind", "drift", "severity", "created_at"]])
