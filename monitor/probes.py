@@ -56,6 +56,7 @@ from monitor.engines._protocol import Message, Sampling
 from monitor.errors import InputError, ProbeSuiteError, UnknownSuiteError
 
 __all__ = [
+    "IMPORT_SAMPLING",
     "REASONING_INSTRUCTION",
     "BenchmarkFormat",
     "Probe",
@@ -434,6 +435,8 @@ def _load_yaml(text: str, source: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         position = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = exc.problem or exc.context or "cannot be parsed"
+        if exc.problem and exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise ProbeSuiteError(f"{source}: {position}invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ProbeSuiteError(f"{source}: invalid YAML: {exc}") from None
@@ -560,7 +563,7 @@ def list_suites() -> list[Suite]:
 _BENCHMARK_TITLES: dict[str, str] = {"math500": "MATH-500", "gsm8k": "GSM8K", "aime": "AIME"}
 
 #: Imported suites sample like DeepSeek's evaluation (temperature 0.6, top_p 0.95, 32k tokens), 4 per problem.
-_IMPORT_SAMPLING = SuiteSampling(temperature=0.6, top_p=0.95, max_tokens=32768, samples=4, greedy=False)
+IMPORT_SAMPLING = SuiteSampling(temperature=0.6, top_p=0.95, max_tokens=32768, samples=4, greedy=False)
 
 
 def _benchmark_probe(fmt: BenchmarkFormat, record: Any, line: int, source: str, name: str) -> Probe:
@@ -657,7 +660,7 @@ def import_benchmark(
         name=name,
         version=1,
         description=f"{_BENCHMARK_TITLES[fmt]}: {len(probes)} problems imported from {Path(path).name}",
-        sampling=sampling or _IMPORT_SAMPLING,
+        sampling=sampling or IMPORT_SAMPLING,
         probes=tuple(probes),
     )
     text = suite_to_yaml(
