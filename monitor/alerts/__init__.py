@@ -24,10 +24,12 @@ from monitor.alerts._rules import (
     DRIFT_FAMILIES,
     SECURITY_CHANGE_KINDS,
     change_alert,
+    change_alert_key,
     drift_alerts,
     drift_family,
     poll_failure_alert,
     run_failed_alert,
+    run_failed_key,
 )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "build_channel",
     "build_channels",
     "change_alert",
+    "change_alert_key",
     "dedup_key",
     "deliver_pending",
     "drift_alerts",
@@ -55,6 +58,7 @@ __all__ = [
     "poll_failure_alert",
     "raise_alert",
     "run_failed_alert",
+    "run_failed_key",
     "send_test",
     "severity_at_least",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import threading
@@ -129,7 +130,14 @@ class AppriseChannel:
         self._apprise = apprise.Apprise()
         scheme = url.split("://", 1)[0] if "://" in url else url[:20]
         # The URL often holds a secret (a token, a password): only its scheme is ever shown.
-        service = apprise.Apprise.instantiate(url)
+        # apprise logs an unparseable URL in full, secret included: keep its logger quiet while parsing.
+        apprise_logger = logging.getLogger("apprise")
+        level = apprise_logger.level
+        apprise_logger.setLevel(logging.CRITICAL + 1)
+        try:
+            service = apprise.Apprise.instantiate(url)
+        finally:
+            apprise_logger.setLevel(level)
         if service is None:
             raise AlertError(
                 f"channel {name!r}: apprise cannot use the URL {scheme}://... (unknown scheme or missing "

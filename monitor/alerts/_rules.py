@@ -20,10 +20,12 @@ __all__ = [
     "DRIFT_FAMILIES",
     "SECURITY_CHANGE_KINDS",
     "change_alert",
+    "change_alert_key",
     "drift_alerts",
     "drift_family",
     "poll_failure_alert",
     "run_failed_alert",
+    "run_failed_key",
 ]
 
 SECURITY_CHANGE_KINDS = frozenset({"remote_code_changed", "pickle_weights_added", "history_rewritten"})
@@ -52,11 +54,21 @@ _CHANGE_PRIORITY = (
 _NOT_ALERTED = frozenset({"first_seen"})
 DRIFT_FAMILIES = ("identity", "reasoning", "format", "distribution")
 _FAMILY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("distribution", ("embedding", "mmd", "energy", "distribution")),
+    ("distribution", ("embedding", "mmd", "energy", "distribution", "exact_match")),
     ("format", ("think", "truncat", "length", "format", "language", "chars", "tokens")),
-    ("reasoning", ("accuracy", "correct", "reasoning", "mismatch", "exact_match", "exact-match", "answer")),
+    ("reasoning", ("accuracy", "correct", "reasoning", "mismatch", "answer")),
     ("identity", ("identity", "claim", "label", "consisten")),
 )
+
+
+def change_alert_key(event: ChangeEvent) -> str:
+    """The dedup key of a change event's alert (one alert per event)."""
+    return dedup_key("hub", event.model_id, event.from_sha, event.to_sha)
+
+
+def run_failed_key(run: Run) -> str:
+    """The dedup key of a failed run's alert (one per run, however often it is retried)."""
+    return dedup_key("run.failed", run.id)
 
 
 def change_alert(session: Session, event: ChangeEvent, *, repo_id: str) -> Alert | None:
@@ -83,7 +95,7 @@ def change_alert(session: Session, event: ChangeEvent, *, repo_id: str) -> Alert
         session,
         kind=f"hub.{primary}",
         severity=severity,
-        dedup_key=dedup_key("hub", event.model_id, event.from_sha, event.to_sha),
+        dedup_key=change_alert_key(event),
         model_id=event.model_id,
         title=title,
         payload=payload,
@@ -96,7 +108,7 @@ def run_failed_alert(session: Session, run: Run, *, repo_id: str, suite: str) ->
         session,
         kind="run.failed",
         severity="medium",
-        dedup_key=dedup_key("run.failed", run.id),
+        dedup_key=run_failed_key(run),
         model_id=run.model_id,
         title=f"{repo_id}: {suite} run {run.id} on {run.revision_sha[:12]} failed",
         payload={

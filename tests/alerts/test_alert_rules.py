@@ -114,3 +114,22 @@ def test_failed_run_and_drift_alerts(sqlite_url: str) -> None:
         assert drift_alerts(session, quiet, repo_id="org/model") == []
     assert failed is not None and failed.payload["error"] == "worker died (exit -9)"
     assert sorted((a.kind, a.severity) for a in drift) == [("drift.format", "high"), ("drift.identity", "high")]
+
+
+def test_drift_metric_names_map_to_families() -> None:
+    from monitor.alerts import drift_family
+
+    names = {
+        "claim_rate:openai": "identity",
+        "expected_identity_rate": "identity",
+        "accuracy": "reasoning",
+        "answer_mismatch_rate": "reasoning",
+        "greedy_exact_match_rate": "distribution",
+        "embedding_shift": "distribution",
+        "think_present_rate": "format",
+        "truncation_rate": "format",
+        "language_mismatch_rate": "format",
+        "answer_chars": "format",
+    }
+    assert {name: drift_family({"name": name}) for name in names} == names
+    assert drift_family({"name": "whatever", "family": "reasoning"}) == "reasoning"
