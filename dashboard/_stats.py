@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["add_rate", "pca_2d", "probe_shifts", "vectors", "wilson"]
+__all__ = ["add_rate", "complete_labels", "pca_2d", "probe_shifts", "vectors", "wilson"]
 
 Z_95 = 1.959963984540054
 
@@ -126,3 +126,20 @@ def probe_shifts(frame: pd.DataFrame) -> pd.DataFrame:
     result["change"] = pd.concat([result["label_shift"], accuracy_change], axis=1).max(axis=1, skipna=True)
     result = result.reset_index().sort_values(["change", "probe_id"], ascending=[False, True], na_position="last")
     return result[columns].reset_index(drop=True)
+
+
+def complete_labels(frame: pd.DataFrame, by: Sequence[str], label: str = "label") -> pd.DataFrame:
+    """Add the missing (group, label) rows with k = 0, so a label nobody claimed shows as 0 of n, not as nothing.
+
+    ``frame`` holds aggregated rows with columns ``by``, ``label``, ``k`` and ``n`` (n is the group total).
+    """
+    if frame.empty:
+        return frame
+    keys = list(by)
+    totals = frame.groupby(keys, as_index=False)["n"].max()
+    labels = pd.DataFrame({label: sorted(frame[label].dropna().unique())})
+    grid = totals.merge(labels, how="cross")
+    counts = frame[[*keys, label, "k"]]
+    out = grid.merge(counts, on=[*keys, label], how="left")
+    out["k"] = out["k"].fillna(0).astype(int)
+    return out[[*keys, label, "k", "n"]]

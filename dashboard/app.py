@@ -20,7 +20,9 @@ import streamlit as st  # noqa: E402
 
 from dashboard import _common  # noqa: E402
 
-_PAGES = Path(__file__).resolve().parent / "pages"
+# The pages live in views/, not pages/: Streamlit treats a pages/ folder next to the entry script as the
+# old file-based navigation and would run a page without this file (no sidebar, no sys.path set-up).
+_PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="drift-monitor", layout="wide")
 page = st.navigation(

@@ -780,7 +780,7 @@ def review_page(
     limit: int = 50,
     offset: int = 0,
 ) -> pd.DataFrame:
-    """One page of responses with the classifier's label and the newest reviewer correction."""
+    """One page of responses, newest first, with the classifier's label and the newest reviewer correction."""
     newest_review = (
         sa.select(ReviewerLabel.response_id, sa.func.max(ReviewerLabel.id).label("review_id"))
         .group_by(ReviewerLabel.response_id)
@@ -796,13 +796,13 @@ def review_page(
             Label.label,
             Label.confidence,
             ReviewerLabel.label.label("reviewer_label"),
+            sa.func.substr(ResponseAnalysis.answer_text, 1, 120).label("answer_excerpt"),
             ReviewerLabel.reviewer,
             ResponseAnalysis.correct,
             ResponseAnalysis.think_state,
             ResponseAnalysis.language,
             Response.finish_reason,
             ResponseAnalysis.answer_chars,
-            sa.func.substr(ResponseAnalysis.answer_text, 1, 120).label("answer_excerpt"),
         )
         .select_from(Response)
         .join(Run, Run.id == Response.run_id)
@@ -810,7 +810,7 @@ def review_page(
         .outerjoin(ResponseAnalysis, ResponseAnalysis.response_id == Response.id)
         .outerjoin(newest_review, newest_review.c.response_id == Response.id)
         .outerjoin(ReviewerLabel, ReviewerLabel.id == newest_review.c.review_id)
-        .order_by(Response.id)
+        .order_by(Response.id.desc())
         .limit(limit)
         .offset(offset)
     )

@@ -91,7 +91,11 @@ else:
             ),
             hide_index=True,
             width="stretch",
-            column_config={"significant": st.column_config.CheckboxColumn("flagged")},
+            column_config={
+                "significant": st.column_config.CheckboxColumn("flagged"),
+                "p_value": st.column_config.NumberColumn(format="%.2e"),
+                "p_adjusted": st.column_config.NumberColumn(format="%.2e"),
+            },
         )
         if {"difference", "ci_low", "ci_high"} <= set(metrics.columns):
             plot = metrics.dropna(subset=["difference"]).assign(
@@ -108,7 +112,7 @@ else:
             st.altair_chart(
                 zero
                 + base.mark_point(filled=True, size=80).encode(x=alt.X("difference:Q", title="candidate − baseline"))
-                + base.mark_errorbar().encode(x="ci_low:Q", x2="ci_high:Q"),
+                + base.mark_errorbar().encode(x=alt.X("ci_low:Q", title="candidate − baseline"), x2="ci_high:Q"),
                 width="stretch",
             )
     for note in document.get("notes") or []:

@@ -47,7 +47,7 @@ rates = q.identity_by_revision(url, model_id, classifier, category)
 if rates.empty:
     st.info("No labelled responses for this choice.")
     st.stop()
-rates = _stats.add_rate(with_revision(rates))
+rates = _stats.add_rate(with_revision(_stats.complete_labels(rates, ["revision_sha"])))
 rates["expected"] = rates["label"] == expected
 
 st.subheader("Claim rate per revision")
@@ -82,7 +82,7 @@ lines = base.mark_line(point=True).encode(
     strokeWidth=alt.condition("datum.expected", alt.value(4), alt.value(1.5)),
     opacity=alt.condition("datum.expected", alt.value(1.0), alt.value(0.6)),
 )
-bars = base.mark_errorbar().encode(y="ci_low:Q", y2="ci_high:Q")
+bars = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title="claim rate"), y2="ci_high:Q")
 st.altair_chart(lines + bars, width="stretch")
 
 shown = rates.assign(position=rates["revision"].map(order.index)).sort_values(
@@ -105,7 +105,7 @@ if not shas:
     st.stop()
 
 probes = q.identity_by_probe(url, model_id, classifier, shas, category)
-probes = _stats.add_rate(with_revision(probes))
+probes = _stats.add_rate(with_revision(_stats.complete_labels(probes, ["revision_sha", "probe_id"])))
 heat = (
     alt.Chart(probes)
     .mark_rect()
@@ -132,7 +132,7 @@ field = st.radio(
     key="identity_language_field",
 )
 languages = q.identity_by_language(url, model_id, classifier, shas, category, field)
-languages = _stats.add_rate(with_revision(languages))
+languages = _stats.add_rate(with_revision(_stats.complete_labels(languages, ["revision_sha", "language"])))
 lang_chart = (
     alt.Chart(languages)
     .mark_bar()

@@ -45,7 +45,7 @@ def rate_chart(frame: pd.DataFrame, title: str, color: str | None = None) -> alt
     points = base.mark_line(point=True).encode(
         y=alt.Y("rate:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title=title)
     )
-    return points + base.mark_errorbar().encode(y="ci_low:Q", y2="ci_high:Q")
+    return points + base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q")
 
 
 # --- accuracy ---------------------------------------------------------------------------------------------
