@@ -1,0 +1,121 @@
+"""Hub webhooks as a trigger: a small WSGI app that checks the secret and asks for an immediate poll.
+
+The webhook is a trigger; the poll is the truth: nothing in the payload is recorded, it only names
+the repository to poll. The app is plain WSGI (no dependency), so ``drift-monitor webhook`` serves it
+with the standard library and the service can mount it next to its health and metrics endpoints.
+
+Answers: 202 poll requested; 200 ignored (a discussion event, another repo type, a ref not watched);
+401 missing or wrong ``X-Webhook-Secret`` (compared in constant time; nothing else is looked at);
+400 a body that is not the Hub's JSON; 404 a repository that is not watched; 405 not a POST.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socketserver
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import sqlalchemy as sa
+
+from monitor.db import Database, WatchedModel
+from monitor.errors import ConfigError
+
+__all__ = ["WebhookApp", "make_webhook_handler", "make_webhook_server"]
+
+logger = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+_MAX_BODY = 1024 * 1024
+_PATHS = ("", "/", "/webhook", "/webhook/")
+
+
+class WebhookApp:
+    """The WSGI application; ``trigger(repo_id)`` must return quickly (it only schedules the poll)."""
+
+    def __init__(self, db: Database, secret: str, trigger: Callable[[str], None]) -> None:
+        if not secret:
+            raise ConfigError("the webhook needs a secret: set DRIFT_MONITOR_WEBHOOK_SECRET (the Hub sends it back)")
+        self.db = db
+        self._secret = secret.encode("utf-8")
+        self.trigger = trigger
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Handle one request."""
+        status, body = self._handle(environ)
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _handle(self, environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/")
+        if method == "GET" and path.rstrip("/").endswith("healthz"):
+            return "200 OK", {"status": "ok"}
+        if path not in _PATHS:
+            return "404 Not Found", {"error": "not found"}
+        if method != "POST":
+            return "405 Method Not Allowed", {"error": "POST a Hub webhook payload"}
+        given = str(environ.get("HTTP_X_WEBHOOK_SECRET", "")).encode("utf-8")
+        if not hmac.compare_digest(given, self._secret):
+            return "401 Unauthorized", {"error": "missing or wrong X-Webhook-Secret"}
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "400 Bad Request", {"error": "bad Content-Length"}
+        if length > _MAX_BODY:
+            return "413 Payload Too Large", {"error": "payload too large"}
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        try:
+            payload = json.loads(raw)
+            repo = payload["repo"]
+            name = repo["name"]
+            if not isinstance(name, str) or not name:
+                raise TypeError("repo.name")
+        except (ValueError, KeyError, TypeError):
+            return "400 Bad Request", {"error": "expected a Hub webhook payload with repo.name"}
+        scope = str((payload.get("event") or {}).get("scope", "")) if isinstance(payload, dict) else ""
+        if scope.startswith("discussion"):
+            return "200 OK", {"polled": False, "reason": f"{scope} events do not change revisions"}
+        if str(repo.get("type", "model")) != "model":
+            return "200 OK", {"polled": False, "reason": "only model repositories are watched"}
+        watched = self._watched_ref(name)
+        if watched is None:
+            return "404 Not Found", {"error": f"{name} is not watched"}
+        refs = [str(r.get("ref", "")) for r in payload.get("updatedRefs") or [] if isinstance(r, dict)]
+        if refs and not any(_same_ref(ref, watched) for ref in refs):
+            return "200 OK", {"polled": False, "reason": f"no update to {watched}"}
+        logger.info("webhook: poll of %s requested (refs: %s)", name, ", ".join(refs) or "-")
+        self.trigger(name)
+        return "202 Accepted", {"polled": True, "repo": name}
+
+    def _watched_ref(self, repo_id: str) -> str | None:
+        with self.db.session() as session:
+            ref = session.scalar(sa.select(WatchedModel.ref).where(WatchedModel.repo_id == repo_id))
+        return str(ref) if ref is not None else None
+
+
+def _same_ref(updated: str, watched: str) -> bool:
+    return updated in (watched, f"refs/heads/{watched}", f"refs/tags/{watched}")
+
+
+def make_webhook_handler(db: Database, secret: str, trigger: Callable[[str], None]) -> WebhookApp:
+    """Build the webhook WSGI app (mount it anywhere; it answers on ``/`` and ``/webhook``)."""
+    return WebhookApp(db, secret, trigger)
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("webhook %s - %s", self.address_string(), format % args)
+
+
+def make_webhook_server(app: WebhookApp, host: str = "127.0.0.1", port: int = 0) -> WSGIServer:
+    """A threaded standard-library HTTP server for ``app`` (``port`` 0 picks a free port)."""
+    return make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
