@@ -51,7 +51,8 @@ def _template(request: pytest.FixtureRequest) -> tuple[Path, FillSummary | None]
     try:
         pipeline = request.getfixturevalue("pipeline_db")
     except pytest.FixtureLookupError:
-        return request.getfixturevalue("_filled_template")  # type: ignore[no-any-return]
+        template: tuple[Path, FillSummary | None] = request.getfixturevalue("_filled_template")
+        return template
     url = pipeline if isinstance(pipeline, str) else str(getattr(pipeline, "url", pipeline))
     return _sqlite_path(url), None
 

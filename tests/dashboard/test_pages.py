@@ -163,7 +163,7 @@ def test_alerts_acknowledge_with_name_and_comment(dashboard_db: DashboardData) -
     at = open_page("alerts")
     open_ids = list(at.selectbox(key="ack_alert").options)
     assert open_ids
-    target = int(at.selectbox(key="ack_alert").value)
+    target = int(str(at.selectbox(key="ack_alert").value))
 
     at.text_area(key="ack_comment").input("checked the diff; expected")
     at.button(key="ack_submit").click().run()
@@ -252,7 +252,7 @@ def test_model_text_is_shown_literally_never_as_markdown_or_html(dashboard_db: D
 
 def test_review_correction_is_stored_as_a_reviewer_label(dashboard_db: DashboardData) -> None:
     at = open_page("review")
-    response_id = int(at.selectbox(key="review_response").value)
+    response_id = int(str(at.selectbox(key="review_response").value))
     at.selectbox(key="review_new_label").select("qwen")
     at.text_input(key="review_reviewer").input("Grace")
     at.text_area(key="review_comment").input("says Qwen in the answer")
