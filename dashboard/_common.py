@@ -7,6 +7,8 @@ tables through ``st.dataframe`` (cells are plain text). Nothing here passes ``un
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ __all__ = [
     "Choice",
     "changed_files",
     "choice",
+    "fingerprint_cell",
     "model_text",
     "require_model",
     "revision_order",
@@ -126,20 +129,36 @@ def short(sha: Any) -> str:
     return str(sha)[:7] if isinstance(sha, str) else ""
 
 
-def changed_files(details: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """(change, path) pairs from a change event's details: every list of file names, wherever it sits."""
+_FILE_CHANGES = ("added", "removed", "modified", "changed", "renamed")
+
+
+def changed_files(details: Any) -> list[tuple[str, str]]:
+    """(change, path) pairs from a change event's details: its ``added``/``removed``/``modified`` lists.
+
+    The hub stores them at the top level; a nested ``files`` mapping is read the same way.
+    """
     pairs: list[tuple[str, str]] = []
-    if isinstance(details, dict):
-        for key, value in details.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            pairs.extend(changed_files(value, name))
-    elif isinstance(details, list):
-        for item in details:
-            if isinstance(item, str):
-                pairs.append((prefix.removeprefix("files.") or "file", item))
-            elif isinstance(item, dict) and isinstance(item.get("path"), str):
-                pairs.append((prefix.removeprefix("files.") or "file", item["path"]))
+    if not isinstance(details, dict):
+        return pairs
+    for key, value in details.items():
+        if key in _FILE_CHANGES and isinstance(value, list):
+            for item in value:
+                path = item.get("path") if isinstance(item, dict) else item
+                if isinstance(path, str):
+                    pairs.append((str(key), path))
+        elif key == "files":
+            pairs.extend(changed_files(value))
     return pairs
+
+
+def fingerprint_cell(value: Any) -> str:
+    """A short, comparable form of one fingerprint: a digest prefix, or a count and digest for collections."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, dict | list):
+        digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{len(value)} · {digest}" if value else "none"
+    return str(value)[:12]
 
 
 def model_text(text: Any, *, empty: str = "(empty)") -> None:

@@ -83,7 +83,7 @@ table = pd.DataFrame(
 if table.empty or table.columns.empty:
     st.caption("No fingerprints recorded.")
 else:
-    table = table.map(lambda value: str(value)[:12] if value is not None and value == value else "")
+    table = table.map(_common.fingerprint_cell)
     changed = table.ne(table.shift(1)) & table.shift(1).notna()
     table.insert(
         0,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from monitor.db import (
     Alert,
@@ -162,6 +163,15 @@ _MODEL_B = [
 ]
 
 
+def _fingerprints(repo: str, parts: dict[str, str]) -> dict[str, Any]:
+    """Fingerprints shaped like the hub's: digests, per-file maps and lists."""
+    out: dict[str, Any] = {key: _hash(f"{repo}{value}") for key, value in parts.items()}
+    out["weight_files"] = {"model.safetensors": _hash(f"{repo}{parts['weights']}-file")}
+    out["remote_code"] = {}
+    out["pickle_files"] = []
+    return out
+
+
 def _identity_label(behaviour: str, rng: random.Random) -> str:
     roll = rng.random()
     if behaviour == "good":
@@ -240,7 +250,7 @@ def fill_dashboard_data(db: Database, *, seed: int = 7) -> FillSummary:
                     committed_at=when,
                     tags=spec.tags,
                     manifest=manifest,
-                    fingerprints={k: _hash(f"{repo}{v}") for k, v in spec.fingerprints.items()},
+                    fingerprints=_fingerprints(repo, spec.fingerprints),
                     seen_at=when + dt.timedelta(minutes=20),
                 )
                 session.add(revision)
@@ -253,7 +263,13 @@ def fill_dashboard_data(db: Database, *, seed: int = 7) -> FillSummary:
                         silent=spec.silent,
                         title=spec.title,
                         committed_at=when,
-                        details={"files": spec.files},
+                        details={
+                            "added": [],
+                            "removed": [],
+                            "modified": [],
+                            **spec.files,
+                            "version_signal": f"tag {spec.tags[0]}" if spec.tags else None,
+                        },
                         detected_at=when + dt.timedelta(minutes=20),
                     )
                 )
@@ -634,3 +650,43 @@ def _write_alerts(session: Any, summary: FillSummary) -> None:
                     delivered_at=alert.delivered_at,
                 )
             )
+
+
+def add_hostile_response(db: Database) -> int:
+    """A response whose every text field is hostile, under an existing run of the first model."""
+    with db.session() as session:
+        repo = sorted(session.scalars(sa.select(WatchedModel.repo_id)).all(), key=str.lower)[0]
+        run = session.scalars(
+            sa.select(Run).join(WatchedModel, WatchedModel.id == Run.model_id).where(WatchedModel.repo_id == repo)
+        ).first()
+        assert run is not None
+        response = Response(
+            run_id=run.id,
+            probe_id="hostile.probe",
+            sample_index=0,
+            category="identity",
+            prompt=[{"role": "user", "content": "**bold** <b>who</b> are you?"}],
+            raw_text=f"<think>\n<img src=x onerror=alert(2)>\n</think>\n{HOSTILE_TEXT}",
+        )
+        session.add(response)
+        session.flush()
+        session.add(
+            ResponseAnalysis(
+                response_id=response.id,
+                analyzer_version="test",
+                reasoning_text="<img src=x onerror=alert(2)>",
+                answer_text=HOSTILE_TEXT,
+                think_state="present",
+                answer_hash="hostile",
+            )
+        )
+        session.add(
+            Label(
+                response_id=response.id,
+                classifier_version=session.scalar(sa.select(Label.classifier_version).limit(1)) or "v",
+                label="openai",
+                confidence=0.9,
+                evidence=HOSTILE_TEXT,
+            )
+        )
+        return response.id

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from monitor.db import Alert, Label, Response, ResponseAnalysis, ReviewerLabel, Run, WatchedModel
-from tests.dashboard._fill import HOSTILE_TEXT
+from tests.dashboard._fill import HOSTILE_TEXT, add_hostile_response
 from tests.dashboard.conftest import APP, DashboardData
 
 HOSTILE_MARKERS = ("<script>", "[click](")
@@ -195,48 +195,8 @@ def test_alerts_filters_narrow_the_table(dashboard_db: DashboardData) -> None:
     assert len(high) == int((everything["severity"] == "high").sum())
 
 
-def _add_hostile_response(data: DashboardData) -> int:
-    """A response whose every text field is hostile, under an existing run of the first model."""
-    with data.db.session() as session:
-        repo = sorted(session.scalars(sa.select(WatchedModel.repo_id)).all(), key=str.lower)[0]
-        run = session.scalars(
-            sa.select(Run).join(WatchedModel, WatchedModel.id == Run.model_id).where(WatchedModel.repo_id == repo)
-        ).first()
-        assert run is not None
-        response = Response(
-            run_id=run.id,
-            probe_id="hostile.probe",
-            sample_index=0,
-            category="identity",
-            prompt=[{"role": "user", "content": "**bold** <b>who</b> are you?"}],
-            raw_text=f"<think>\n<img src=x onerror=alert(2)>\n</think>\n{HOSTILE_TEXT}",
-        )
-        session.add(response)
-        session.flush()
-        session.add(
-            ResponseAnalysis(
-                response_id=response.id,
-                analyzer_version="test",
-                reasoning_text="<img src=x onerror=alert(2)>",
-                answer_text=HOSTILE_TEXT,
-                think_state="present",
-                answer_hash="hostile",
-            )
-        )
-        session.add(
-            Label(
-                response_id=response.id,
-                classifier_version=session.scalar(sa.select(Label.classifier_version).limit(1)) or "v",
-                label="openai",
-                confidence=0.9,
-                evidence=HOSTILE_TEXT,
-            )
-        )
-        return response.id
-
-
 def test_model_text_is_shown_literally_never_as_markdown_or_html(dashboard_db: DashboardData) -> None:
-    response_id = _add_hostile_response(dashboard_db)
+    response_id = add_hostile_response(dashboard_db.db)
     at = open_page("review", query={"response": str(response_id)})
     assert at.selectbox(key="review_response").value == response_id
     code = [block.value for block in at.code]
