@@ -239,7 +239,7 @@ class OpenAIEngine:
             params["extra_body"] = self._extra_body
         started = time.perf_counter()
         try:
-            raw = self._call(lambda: self._client.chat.completions.with_raw_response.create(**params))
+            raw = self._call(lambda: self._client.chat.completions.with_raw_response.create(**params), seed=send_seed)
         except _SeedRefused:
             with self._seed_lock:
                 self._send_seed = False  # the server said it does not take a seed: stop sending one
@@ -263,8 +263,11 @@ class OpenAIEngine:
         fingerprint = body.get("system_fingerprint")
         return [(choice, latency, usage, fingerprint if isinstance(fingerprint, str) else None) for choice in choices]
 
-    def _call(self, send: Any) -> Any:
-        """Send one HTTP request through the SDK, sorting its exceptions into transient and final."""
+    def _call(self, send: Any, *, seed: bool = False) -> Any:
+        """Send one HTTP request through the SDK, sorting its exceptions into transient and final.
+
+        ``seed``: the request carried a seed, so a 400 about it means "this server takes no seed".
+        """
         openai = self._openai
         try:
             return send()
@@ -281,7 +284,7 @@ class OpenAIEngine:
                 f"{self._base_url} refused the API key (401): set the environment variable {self._api_key_env}"
             ) from None
         except openai.BadRequestError as exc:
-            if "seed" in str(exc.message).lower() and self._send_seed:
+            if seed and "seed" in str(exc.message).lower():
                 raise _SeedRefused() from None
             raise EngineError(f"{self._base_url} rejected the request (400): {_clip(exc.message)}") from None
         except openai.NotFoundError as exc:

@@ -224,7 +224,8 @@ def _complete(
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model_id,
-        "system_fingerprint": "fp_" + hashlib.sha256(engine.prompt_text(requests[0]).encode()).hexdigest()[:8],
+        # What a deployment reports about itself: here, a hash of the served chat template.
+        "system_fingerprint": "fp_" + hashlib.sha256(str(engine._tokenizer.chat_template).encode()).hexdigest()[:8],
         "choices": choices,
         "usage": {
             "prompt_tokens": prompt_tokens,

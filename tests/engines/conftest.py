@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,10 +36,18 @@ def variant_engine(
 
     A redeploy that only changed the template is exactly the silent change a black-box fingerprint must see.
     """
+    from safetensors.torch import save_file
     from transformers import AutoTokenizer
 
     folder = tmp_path_factory.mktemp("smollm2-variant")
-    smollm_engine._model.save_pretrained(str(folder), safe_serialization=True)
+    model = smollm_engine._model  # de-quantised from GGUF: save_pretrained refuses it, so write the folder by hand
+    weights = {name: tensor.detach().clone().contiguous() for name, tensor in model.state_dict().items()}
+    weights.pop("lm_head.weight", None)  # tied to the embeddings, as in the Hub's own files
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    model.generation_config.save_pretrained(str(folder))
     smollm_engine._tokenizer.save_pretrained(str(folder))
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     assert _DEFAULT_SYSTEM in tokenizer.chat_template
