@@ -22,7 +22,7 @@ from monitor.cli._app import app
 from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
 from monitor.hub import is_remote_location, make_webhook_handler, make_webhook_server
-from monitor.pipeline import BackgroundPoller, PollResult, alert_callbacks, poll_watched
+from monitor.pipeline import BackgroundPoller, PollResult, alert_callbacks
 
 __all__ = ["watch_app"]
 
@@ -171,24 +171,30 @@ def check(
     model: str | None = typer.Option(None, "--model", help="Poll only this watched repository."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document (the documented contract)."),
 ) -> None:
-    """Poll every watched repository once (or one) and report what changed; exit 2 when a poll failed."""
+    """Poll every watched repository once (or one) and report what changed; exit 2 when a poll failed.
+
+    Watched means added with `watch add` or listed in the config file. Alerts for what a poll finds are
+    written to the outbox as the service would write them (delivered by the service or `alerts deliver`).
+    """
+    # The service's own poll step (config sync, hub and endpoint sources, alerts in the poll's transaction).
+    from monitor.pipeline import poll_one, sync_watched_models
+
     settings = _common.settings()
     config = _common.config(settings)
     db = _common.database(settings)
-    if model is not None and not is_remote_location(model) and Path(model).expanduser().exists():
+    ids = sync_watched_models(db, config)
+    if model is not None:
+        candidates = [model]
+        if not is_remote_location(model) and Path(model).expanduser().exists():
+            candidates.append(str(Path(model).expanduser().resolve()))
         with db.session() as session:
-            absolute = str(Path(model).expanduser().resolve())
-            if session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id == absolute)) is not None:
-                model = absolute
-    on_change, on_failure = alert_callbacks(poll_failure_threshold=config.alerts.poll_failure_threshold)
-    results = poll_watched(
-        db,
-        repo_id=model,
-        trigger="manual",
-        cache_dir=settings.data_dir / "hub",
-        on_change=on_change,
-        on_failure=on_failure,
-    )
+            found = session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id.in_(candidates)))
+        if found is None:
+            raise ModelNotFoundError(f"{model} is not watched (add it with: drift-monitor watch add {model})")
+        ids = [found]
+    results = [
+        poll_one(db, model_id, config, cache_dir=settings.data_dir / "hub", trigger="manual") for model_id in ids
+    ]
     if json_output:
         _common.print_json({"models": [result.to_json() for result in results]})
     elif not results:

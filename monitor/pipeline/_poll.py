@@ -64,6 +64,8 @@ OnChange = Callable[[Session, WatchedModel, ChangeEvent], None]
 OnFailure = Callable[[Session, WatchedModel, Poll], None]
 Outcome = Literal["ok", "failed", "gone", "gated"]
 _SMALL_FILE_MAX_BYTES = 4 * 1024 * 1024
+# The statuses a poll sets; any other (set by whoever manages the watch list, e.g. "removed") is left alone.
+_POLL_STATUSES = ("active", "gone", "gated")
 
 
 @dataclass(frozen=True)
@@ -242,11 +244,16 @@ def poll_watched(
     on_failure: OnFailure | None = None,
     source_factory: Callable[[WatchedModel], RevisionSource | None] | None = None,
 ) -> list[PollResult]:
-    """Poll every watched model once (or only ``repo_id``), in repo order; what ``check`` runs."""
+    """Poll every watched model once (or only ``repo_id``), in repo order, with ``poll_model``.
+
+    Models whose status is not one a poll sets (``removed``, say) are skipped unless named.
+    """
     with db.session() as session:
         query = sa.select(WatchedModel).order_by(WatchedModel.repo_id)
         if repo_id is not None:
             query = query.where(WatchedModel.repo_id == repo_id)
+        else:
+            query = query.where(WatchedModel.status.in_(_POLL_STATUSES))
         models = list(session.scalars(query))
         session.expunge_all()
     if repo_id is not None and not models:
@@ -472,7 +479,8 @@ def _record(
                 changes = _write_found(session, row, known, found, on_change)
                 row.head_sha = head
             # else: another poll (a webhook, the scheduler) recorded this range first; nothing to add.
-            row.status = "active"
+            if row.status in _POLL_STATUSES:
+                row.status = "active"
             row.last_poll_error = None
             row.consecutive_poll_failures = 0
             poll.changes = len(changes)
@@ -480,7 +488,8 @@ def _record(
             row.last_poll_error = error
             if row.status != outcome:
                 changes = [_status_event(session, row, outcome, error or "", on_change)]
-            row.status = outcome
+            if row.status in _POLL_STATUSES:
+                row.status = outcome
         else:
             row.last_poll_error = error
             row.consecutive_poll_failures = (row.consecutive_poll_failures or 0) + 1

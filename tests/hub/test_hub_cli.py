@@ -252,3 +252,17 @@ def test_webhook_command_serves_and_polls(hub: HubServer, tmp_path: Path) -> Non
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}/webhook" in output
+
+
+def test_check_polls_the_models_of_the_config_file(
+    hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = HubRemote(hub, tmp_path)
+    head = remote.commit("initial commit", base_files())
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[[models]]\nrepo = "{REPO}"\nexpect = "deepseek"\n')
+    monkeypatch.setenv("DRIFT_MONITOR_CONFIG", str(config))
+    (model,) = check_json()["models"]
+    assert (model["repo_id"], model["head"], model["error"]) == (REPO, head, None)
+    listed = json.loads(ok("watch", "list", "--json"))["models"][0]
+    assert listed["expected_identity"] == "deepseek" and listed["head"] == head

@@ -349,3 +349,16 @@ def test_requests_are_proportional_to_new_commits(sqlite_db: Database, make_remo
     # head + 3 commit pages (stops at the last seen head, not at the root) + 25 manifests + refs
     assert result.requests == 1 + 3 + 25 + 1 == len(hub.requests())
     assert len(hub.requests("/commits/")) == 3
+
+
+def test_poll_watched_skips_models_set_aside(sqlite_db: Database, make_remote: MakeRemote) -> None:
+    from monitor.pipeline import poll_watched
+
+    remote = make_remote("git")
+    remote.commit("initial commit", base_files())
+    watch(sqlite_db, remote)
+    with sqlite_db.session() as session:
+        session.execute(sa.update(WatchedModel).values(status="removed"))
+    assert poll_watched(sqlite_db) == []
+    (result,) = poll_watched(sqlite_db, repo_id=remote.repo_id)
+    assert result.ok and result.status == "removed"  # a poll does not bring a set-aside model back
