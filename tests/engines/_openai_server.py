@@ -5,6 +5,10 @@ It speaks just enough of the API for the ``openai`` SDK: ``GET /v1/models`` and 
 ``logprobs``/``top_logprobs`` (computed by a forward pass over prompt + completion). Fault switches make
 it misbehave the way real servers do: 429 with Retry-After, 500, a slow answer, a malformed body, a
 reasoning part split into ``reasoning_content``, a 400 for ``seed``. Every request is recorded.
+
+``cache_greedy=True`` answers a repeated greedy request (temperature 0) from a process-wide cache keyed by
+the engine and the request body: greedy decoding of our engine is deterministic, so the answer is the
+one the model would give again, without spending the shared CPU on it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 from monitor.engines import GenerationRequest, Message, Sampling, TransformersEngine
 
 __all__ = ["Faults", "OpenAICompatibleServer", "RecordedRequest"]
+
+_GREEDY_CACHE: dict[tuple[int, str], dict[str, Any]] = {}
 
 
 @dataclass
@@ -50,6 +56,7 @@ class RecordedRequest:
 class _State:
     models: dict[str, TransformersEngine]
     api_key: str | None
+    cache_greedy: bool = False
     faults: Faults = field(default_factory=Faults)
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one generation at a time: the model is shared
@@ -59,8 +66,10 @@ class _State:
 class OpenAICompatibleServer:
     """Start with ``with OpenAICompatibleServer({"smollm2": engine}) as server: server.base_url``."""
 
-    def __init__(self, models: dict[str, TransformersEngine], *, api_key: str | None = None) -> None:
-        self.state = _State(models=dict(models), api_key=api_key)
+    def __init__(
+        self, models: dict[str, TransformersEngine], *, api_key: str | None = None, cache_greedy: bool = False
+    ) -> None:
+        self.state = _State(models=dict(models), api_key=api_key, cache_greedy=cache_greedy)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-loopback", daemon=True)
@@ -159,8 +168,16 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 message = f"The model `{body.get('model')}` does not exist."
                 self._json(404, {"error": {"message": message, "type": "NotFoundError"}})
                 return
+            key = (id(engine), json.dumps([body, faults.reasoning_field, faults.drop_n], sort_keys=True))
+            cacheable = state.cache_greedy and float(body.get("temperature", 1.0)) == 0.0
+            if cacheable and key in _GREEDY_CACHE:
+                self._json(200, _GREEDY_CACHE[key])
+                return
             with state.lock:
-                self._json(200, _complete(engine, body, str(body["model"]), faults.reasoning_field, faults.drop_n))
+                answer = _complete(engine, body, str(body["model"]), faults.reasoning_field, faults.drop_n)
+            if cacheable:
+                _GREEDY_CACHE[key] = answer
+            self._json(200, answer)
 
         def _record(self, body: dict[str, Any]) -> None:
             state.requests.append(RecordedRequest(self.command, self.path, self.headers.get("Authorization"), body))
