@@ -20,6 +20,7 @@ from monitor.db._models import (
     WatchedModel,
     utcnow,
 )
+from monitor.db._queries import insert_ignoring_duplicates
 from monitor.db._session import (
     MIGRATIONS_DIR,
     Database,
@@ -52,6 +53,7 @@ __all__ = [
     "WatchedModel",
     "current_revision",
     "head_revision",
+    "insert_ignoring_duplicates",
     "make_engine",
     "open_database",
     "upgrade",

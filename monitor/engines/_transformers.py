@@ -1,0 +1,205 @@
+"""The ``transformers`` engine: CPU or CUDA, batched generation with left padding and per-request seeds.
+
+Sampling is done by our own logits processor with one ``torch.Generator`` per request, so a sample
+depends on its request's seed and not on which other requests shared its batch; that is what lets a
+killed run resume and produce exactly the samples it would have produced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from monitor.engines._protocol import FinishReason, Generation, GenerationRequest
+from monitor.errors import EngineError, ModelNotFoundError
+
+__all__ = ["TransformersEngine"]
+
+_WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".bin", ".pt")
+
+
+class TransformersEngine:
+    """A Hugging Face causal LM loaded from a local directory (a pinned snapshot) or a GGUF file."""
+
+    kind = "transformers"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 8,
+        gguf_file: str | None = None,
+        allow_pickle: bool = False,
+    ) -> None:
+        import torch
+        import transformers
+
+        self._torch = torch
+        transformers.utils.logging.disable_progress_bar()
+        path = Path(model_path)
+        if path.is_file() and path.suffix == ".gguf":
+            path, gguf_file = path.parent, path.name
+        if not path.is_dir():
+            raise ModelNotFoundError(f"{model_path} is not a model directory (expected config.json or a .gguf file)")
+        if gguf_file is None and not (path / "config.json").is_file():
+            raise ModelNotFoundError(f"{model_path} is not a model directory: it has no config.json")
+        if gguf_file is None and not allow_pickle and not any(path.glob("*.safetensors")):
+            raise EngineError(
+                f"{model_path} has no safetensors weights; pickle weights (*.bin, *.pt) are refused unless "
+                "the engine option allow_pickle = true is set"
+            )
+        self._device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        torch_dtype = _resolve_dtype(torch, dtype, self._device)
+        kwargs: dict[str, Any] = {"trust_remote_code": False}
+        if gguf_file:
+            kwargs["gguf_file"] = gguf_file
+        try:
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), padding_side="left", **kwargs)
+            self._model = transformers.AutoModelForCausalLM.from_pretrained(
+                str(path), dtype=torch_dtype, use_safetensors=None if allow_pickle or gguf_file else True, **kwargs
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(f"cannot load a model from {model_path}: {str(exc).splitlines()[0]}") from None
+        self._model.to(self._device)  # type: ignore[arg-type]
+        self._model.eval()
+        if self._tokenizer.pad_token_id is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
+        if not self._tokenizer.chat_template:
+            raise EngineError(f"{model_path} has no chat template; the monitor only runs chat models")
+        eos = self._model.generation_config.eos_token_id
+        if eos is None:
+            eos = self._tokenizer.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos])
+        self._batch_size = batch_size
+        self._version = f"transformers {transformers.__version__}, torch {torch.__version__}"
+
+    @property
+    def version(self) -> str:
+        """Library versions: a different engine version is a confounder in comparisons."""
+        return self._version
+
+    @property
+    def device(self) -> str:
+        """``cpu`` or the CUDA device name."""
+        if self._device.startswith("cuda"):
+            return f"cuda: {self._torch.cuda.get_device_name(0)}"
+        return self._device
+
+    def prompt_text(self, request: GenerationRequest) -> str:
+        """The exact prompt string the revision's own chat template produces."""
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        text = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return str(text)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[Generation]:
+        """Generate in batches of similar prompt length, grouped by max_tokens; yields batch by batch."""
+        prompts = [(request, self.prompt_text(request)) for request in requests]
+        prompts.sort(key=lambda item: (item[0].sampling.max_tokens, len(item[1])))
+        for max_tokens, group in groupby(prompts, key=lambda item: item[0].sampling.max_tokens):
+            items = list(group)
+            for start in range(0, len(items), self._batch_size):
+                yield from self._generate_batch(items[start : start + self._batch_size], max_tokens)
+
+    def _generate_batch(self, items: list[tuple[GenerationRequest, str]], max_tokens: int) -> Iterator[Generation]:
+        torch = self._torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        encoded = self._tokenizer(
+            [text for _, text in items], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self._device)
+        sampler = _SeededSampler([request for request, _ in items], device=self._device)
+        config = GenerationConfig(
+            do_sample=False,
+            max_new_tokens=max_tokens,
+            pad_token_id=self._tokenizer.pad_token_id,
+            eos_token_id=sorted(self._eos_ids),
+        )
+        started = time.perf_counter()
+        with torch.inference_mode():
+            output = self._model.generate(
+                input_ids=encoded["input_ids"],
+                attention_mask=encoded["attention_mask"],
+                generation_config=config,
+                logits_processor=LogitsProcessorList([sampler]),
+            )
+        latency = time.perf_counter() - started
+        prompt_width = encoded["input_ids"].shape[1]
+        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        for row, (request, _) in enumerate(items):
+            tokens = output[row, prompt_width:].tolist()
+            finish: FinishReason = "length"
+            for position, token in enumerate(tokens):
+                if token in self._eos_ids:
+                    tokens, finish = tokens[:position], "stop"
+                    break
+            text = str(self._tokenizer.decode(tokens, skip_special_tokens=True))
+            yield Generation(
+                probe_id=request.probe_id,
+                sample_index=request.sample_index,
+                text=text,
+                prompt_tokens=int(prompt_lengths[row]),
+                completion_tokens=len(tokens) + (1 if finish == "stop" else 0),
+                finish_reason=finish,
+                latency_s=latency,
+            )
+
+    def close(self) -> None:
+        """Drop the model and give CUDA memory back."""
+        del self._model
+        if self._device.startswith("cuda"):
+            self._torch.cuda.empty_cache()
+
+
+class _SeededSampler:
+    """Temperature + nucleus sampling per row, each row with its own seeded generator.
+
+    Sampled rows get every logit but the drawn token set to -inf, so the greedy step of ``generate``
+    picks exactly that token; greedy rows (temperature 0) pass through untouched.
+    """
+
+    def __init__(self, requests: Sequence[GenerationRequest], *, device: str) -> None:
+        import torch
+
+        self._torch = torch
+        self._sampled = [i for i, r in enumerate(requests) if not r.sampling.greedy]
+        self._temperatures = torch.tensor([requests[i].sampling.temperature for i in self._sampled], device=device)
+        self._top_ps = torch.tensor([requests[i].sampling.top_p for i in self._sampled], device=device)
+        self._generators = [
+            torch.Generator(device=device).manual_seed(requests[i].seed) for i in self._sampled
+        ]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if not self._sampled:
+            return scores
+        torch = self._torch
+        rows = torch.tensor(self._sampled, device=scores.device)
+        logits = scores[rows].float() / self._temperatures[:, None]
+        probs = torch.softmax(logits, dim=-1)
+        sorted_probs, order = torch.sort(probs, descending=True, dim=-1)
+        cumulative = torch.cumsum(sorted_probs, dim=-1)
+        # Keep the smallest prefix whose mass reaches top_p (the first token is always kept).
+        drop = (cumulative - sorted_probs) >= self._top_ps[:, None]
+        sorted_probs = sorted_probs.masked_fill(drop, 0.0)
+        forced = torch.full_like(scores, float("-inf"))
+        for k, row in enumerate(self._sampled):
+            pick = torch.multinomial(sorted_probs[k], 1, generator=self._generators[k])
+            token = order[k, pick]
+            forced[row, token] = 0.0
+        greedy_rows = [i for i in range(scores.shape[0]) if i not in set(self._sampled)]
+        if greedy_rows:
+            forced[greedy_rows] = scores[greedy_rows]
+        return forced
+
+
+def _resolve_dtype(torch: Any, dtype: str, device: str) -> Any:
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    except KeyError:
+        raise EngineError(f"engine option dtype = {dtype!r}: use auto, float32, bfloat16 or float16") from None

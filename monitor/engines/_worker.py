@@ -1,0 +1,179 @@
+"""Generation in a spawned worker process that writes responses to the database batch by batch.
+
+Why a process: vLLM (and CUDA generally) does not give GPU memory back in-process, a wedged model must be
+killable, and a crash must not take the service with it. The parent only supervises: it relays progress,
+enforces the timeout and reports how the worker ended. Responses are inserted with ON CONFLICT DO
+NOTHING on (run, probe, sample), so a worker killed mid-batch loses at most that batch and a rerun
+fills exactly the gap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.engines._protocol import EngineSpec, Generation, GenerationRequest
+
+__all__ = ["WorkItem", "WorkerOutcome", "run_worker"]
+
+_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A request plus what the stored response row needs besides the generation itself."""
+
+    request: GenerationRequest
+    category: str
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    """How the worker ended: ``ok`` only when it generated and stored every item."""
+
+    ok: bool
+    generated: int
+    error: str | None
+    engine_version: str | None
+    device: str | None
+
+
+def run_worker(
+    *,
+    db_url: str,
+    run_id: int,
+    spec: EngineSpec,
+    items: Sequence[WorkItem],
+    timeout_s: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    on_engine: Callable[[str, str], None] | None = None,
+) -> WorkerOutcome:
+    """Generate ``items`` in a fresh spawned process; returns when it exits, fails or times out."""
+    context = multiprocessing.get_context("spawn")
+    messages: Any = context.Queue()
+    process = context.Process(
+        target=_worker_main, args=(db_url, run_id, spec, list(items), messages), name=f"drift-monitor-run-{run_id}"
+    )
+    process.start()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    generated, error, version, device = 0, None, None, None
+    finished = False
+    try:
+        while True:
+            try:
+                kind, *payload = messages.get(timeout=_POLL_S)
+            except queue.Empty:
+                if not process.is_alive():
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    error = f"timed out after {timeout_s:.0f} s; the responses stored so far are kept"
+                    process.kill()
+                    break
+                continue
+            if kind == "engine":
+                version, device = payload
+                if on_engine:
+                    on_engine(version, device)
+            elif kind == "progress":
+                generated += payload[0]
+                if on_progress:
+                    on_progress(payload[0])
+            elif kind == "error":
+                error = payload[0]
+            elif kind == "done":
+                finished = True
+    except BaseException:
+        process.kill()
+        process.join()
+        raise
+    process.join()
+    if error is None and (process.exitcode != 0 or not finished):
+        error = _describe_exit(process.exitcode)
+    return WorkerOutcome(ok=error is None, generated=generated, error=error, engine_version=version, device=device)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"worker process was killed by signal {-code}; run again to resume"
+    return f"worker process exited with code {code}; run again to resume"
+
+
+def _worker_main(db_url: str, run_id: int, spec: EngineSpec, items: list[WorkItem], messages: Any) -> None:
+    """Child entry point: load the engine, generate, store batch by batch, report."""
+    import sys
+
+    from monitor.engines._factory import build_engine
+    from monitor.errors import MonitorError
+
+    try:
+        engine = build_engine(spec)
+        messages.put(("engine", engine.version, engine.device))
+        db = _open(db_url)
+        by_key = {(item.request.probe_id, item.request.sample_index): item for item in items}
+        batch: list[Generation] = []
+        for generation in engine.generate([item.request for item in items]):
+            batch.append(generation)
+            if len(batch) >= _batch_size(spec):
+                _store(db, run_id, batch, by_key)
+                messages.put(("progress", len(batch)))
+                batch = []
+        if batch:
+            _store(db, run_id, batch, by_key)
+            messages.put(("progress", len(batch)))
+        engine.close()
+        messages.put(("done",))
+    except MonitorError as exc:
+        messages.put(("error", str(exc)))
+        sys.exit(1)
+    except Exception as exc:
+        detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
+        messages.put(("error", f"{type(exc).__name__} in the worker: {exc} ({detail})"))
+        sys.exit(1)
+    finally:
+        messages.close()
+        messages.join_thread()
+
+
+def _batch_size(spec: EngineSpec) -> int:
+    return int(spec.options.get("batch_size", 8))
+
+
+def _open(db_url: str) -> Any:
+    from monitor.db import open_database
+
+    return open_database(db_url, migrate=False)
+
+
+def _store(db: Any, run_id: int, batch: list[Generation], by_key: dict[tuple[str, int], WorkItem]) -> None:
+    from monitor.db import Response, Run, insert_ignoring_duplicates, utcnow
+
+    now = utcnow()
+    rows = []
+    for generation in batch:
+        item = by_key[(generation.probe_id, generation.sample_index)]
+        rows.append(
+            {
+                "run_id": run_id,
+                "probe_id": generation.probe_id,
+                "sample_index": generation.sample_index,
+                "category": item.category,
+                "prompt": [{"role": m.role, "content": m.content} for m in item.request.messages],
+                "raw_text": generation.text,
+                "server_reasoning": generation.reasoning,
+                "prompt_tokens": generation.prompt_tokens,
+                "completion_tokens": generation.completion_tokens,
+                "finish_reason": generation.finish_reason,
+                "latency_s": generation.latency_s,
+                "created_at": now,
+            }
+        )
+    with db.session() as session:
+        insert_ignoring_duplicates(session, Response, rows, ["run_id", "probe_id", "sample_index"])
+        run = session.get(Run, run_id)
+        if run is not None:
+            run.heartbeat_at = now

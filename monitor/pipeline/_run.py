@@ -1,0 +1,295 @@
+"""The run step: turn (model revision, suite, engine) into stored responses, resumably.
+
+A run is keyed by what determines its outputs (model, revision, suite content, engine kind and
+options, sampling, seed). Asking for a run that exists resumes it: only the (probe, sample) pairs with no
+stored response are generated, so a killed or failed run is finished by running it again, without
+duplicates and without losing what was stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from monitor.db import Database, ProbeSuite, Response, Run, WatchedModel, utcnow
+from monitor.engines import EngineSpec, GenerationRequest, request_seed
+from monitor.engines._worker import WorkItem, run_worker
+from monitor.errors import ModelNotFoundError
+from monitor.probes import Suite, SuiteSampling
+
+__all__ = [
+    "ResolvedModel",
+    "RunOutcome",
+    "RunPlan",
+    "ensure_suite",
+    "ensure_watched_model",
+    "model_location",
+    "plan_run",
+    "resolve_model",
+    "run_suite",
+]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will generate: the suite as run (overrides applied) and every work item."""
+
+    suite: Suite
+    sampling: SuiteSampling
+    limit: int | None
+    items: tuple[WorkItem, ...]
+
+    @property
+    def sampling_hash(self) -> str:
+        """Identity of the sampling: runs are compared only when this matches."""
+        document = {"sampling": self.sampling.__dict__, "limit": self.limit}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The end state of one run request."""
+
+    run_id: int
+    status: str
+    error: str | None
+    generated: int
+    expected: int
+    elapsed_s: float
+    resumed: bool
+
+
+def plan_run(
+    suite: Suite,
+    *,
+    samples: int | None = None,
+    limit: int | None = None,
+    max_tokens: int | None = None,
+    seed: int = 0,
+) -> RunPlan:
+    """Build every (probe, sample) request, with stable per-request seeds."""
+    sampling = suite.sampling
+    if samples is not None:
+        sampling = replace(sampling, samples=samples)
+    if max_tokens is not None:
+        sampling = replace(sampling, max_tokens=max_tokens)
+    probes = suite.probes[:limit] if limit else suite.probes
+    items = tuple(
+        WorkItem(
+            request=GenerationRequest(
+                probe_id=probe.id,
+                sample_index=index,
+                messages=probe.messages,
+                sampling=sampling.sampling_for(index),
+                seed=request_seed(seed, probe.id, index),
+            ),
+            category=probe.category,
+        )
+        for probe in probes
+        for index in sampling.sample_indices()
+    )
+    return RunPlan(suite=suite, sampling=sampling, limit=limit, items=items)
+
+
+def ensure_suite(session: Session, suite: Suite) -> ProbeSuite:
+    """The stored row for this exact suite content (created on first use)."""
+    row = session.scalar(sa.select(ProbeSuite).where(ProbeSuite.content_hash == suite.content_hash))
+    if row is None:
+        row = ProbeSuite(name=suite.name, content_hash=suite.content_hash, content=suite.content())
+        session.add(row)
+        session.flush()
+    return row
+
+
+def ensure_watched_model(
+    session: Session, repo_id: str, *, source: str = "hf", ref: str = "main", expected_identity: str | None = None
+) -> WatchedModel:
+    """The row for a model; a model run from the CLI becomes known to the monitor this way."""
+    row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == repo_id))
+    if row is None:
+        row = WatchedModel(repo_id=repo_id, source=source, ref=ref, expected_identity=expected_identity)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def run_suite(
+    db: Database,
+    *,
+    model_id: int,
+    revision_sha: str,
+    plan: RunPlan,
+    engine: EngineSpec,
+    seed: int = 0,
+    revision_id: int | None = None,
+    timeout_s: float | None = None,
+    new: bool = False,
+    on_start: Callable[[int, int, int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> RunOutcome:
+    """Create or resume the run for ``plan`` and generate what is missing in a worker process.
+
+    ``new`` forces a fresh run even when a completed one exists (a re-run, for the noise floor).
+    ``on_start(run_id, missing, expected)`` is called before generation; ``on_progress(n)`` per batch.
+    """
+    started = time.monotonic()
+    options_key = {k: v for k, v in sorted(engine.options.items()) if k != "batch_size"}
+    with db.session() as session:
+        suite_row = ensure_suite(session, plan.suite)
+        run = None if new else _find_run(session, model_id, revision_sha, suite_row.id, engine, plan, seed, options_key)
+        resumed = run is not None
+        if run is None:
+            run = Run(
+                model_id=model_id,
+                revision_id=revision_id,
+                revision_sha=revision_sha,
+                suite_id=suite_row.id,
+                engine=engine.kind,
+                engine_options=options_key,
+                sampling=plan.sampling.__dict__ | {"limit": plan.limit},
+                sampling_hash=plan.sampling_hash,
+                seed=seed,
+                samples=plan.sampling.samples,
+                probe_limit=plan.limit,
+                expected_responses=len(plan.items),
+            )
+            session.add(run)
+            session.flush()
+        run_id = run.id
+        if run.status == "completed":
+            return RunOutcome(run_id, "completed", None, 0, run.expected_responses, 0.0, resumed=True)
+        done = set(
+            session.execute(sa.select(Response.probe_id, Response.sample_index).where(Response.run_id == run_id))
+        )
+        missing = [item for item in plan.items if (item.request.probe_id, item.request.sample_index) not in done]
+        run.status, run.error, run.started_at, run.heartbeat_at = "running", None, utcnow(), utcnow()
+    if on_start:
+        on_start(run_id, len(missing), len(plan.items))
+
+    def record_engine(version: str, device: str) -> None:
+        with db.session() as session:
+            row = session.get(Run, run_id)
+            if row is not None:
+                row.engine_version, row.device = version, device
+
+    error: str | None = None
+    generated = 0
+    if missing:
+        try:
+            outcome = run_worker(
+                db_url=db.engine.url.render_as_string(hide_password=False),
+                run_id=run_id,
+                spec=engine,
+                items=missing,
+                timeout_s=timeout_s,
+                on_progress=on_progress,
+                on_engine=record_engine,
+            )
+        except KeyboardInterrupt:
+            _finish(db, run_id, "failed", "interrupted; run the same command again to resume")
+            raise
+        error, generated = outcome.error, outcome.generated
+    with db.session() as session:
+        stored = session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.run_id == run_id)) or 0
+    if error is None and stored < len(plan.items):
+        error = f"only {stored} of {len(plan.items)} responses were stored; run again to resume"
+    status = "completed" if error is None else "failed"
+    _finish(db, run_id, status, error)
+    return RunOutcome(run_id, status, error, generated, len(plan.items), time.monotonic() - started, resumed)
+
+
+def _find_run(
+    session: Session,
+    model_id: int,
+    revision_sha: str,
+    suite_id: int,
+    engine: EngineSpec,
+    plan: RunPlan,
+    seed: int,
+    options_key: dict[str, Any],
+) -> Run | None:
+    """The newest run with the same key; a completed one is reused, an unfinished one resumed."""
+    candidates = session.scalars(
+        sa.select(Run)
+        .where(
+            Run.model_id == model_id,
+            Run.revision_sha == revision_sha,
+            Run.suite_id == suite_id,
+            Run.engine == engine.kind,
+            Run.sampling_hash == plan.sampling_hash,
+            Run.seed == seed,
+        )
+        .order_by(Run.id.desc())
+    ).all()
+    for run in candidates:
+        if run.engine_options == options_key:
+            return run
+    return None
+
+
+def _finish(db: Database, run_id: int, status: str, error: str | None) -> None:
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is not None:
+            run.status, run.error, run.finished_at = status, error, utcnow()
+
+
+def model_location(source: str, repo_id: str, sha: str, *, data_dir: Path, allow_pickle: bool = False) -> Path:
+    """A local folder with one pinned revision's files: downloaded or checked out once, then reused."""
+    from monitor.hub import checkout_snapshot, download_snapshot
+
+    if source == "hf":
+        return download_snapshot(repo_id, sha, cache_dir=data_dir / "hub" / "snapshots", allow_pickle=allow_pickle)
+    if source == "git":
+        slug = "".join(char if char.isalnum() else "_" for char in repo_id)[-80:]
+        return checkout_snapshot(repo_id, sha, data_dir / "checkouts" / slug, allow_pickle=allow_pickle)
+    raise ModelNotFoundError(f"{repo_id}: source {source!r} has no revisions to run")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What ``drift-monitor run --model X --revision R`` refers to."""
+
+    repo_id: str
+    source: str
+    sha: str
+    path: Path
+
+
+def resolve_model(model: str, revision: str | None, *, data_dir: Path, allow_pickle: bool = False) -> ResolvedModel:
+    """Turn a CLI ``--model PATH_OR_REPO --revision REV`` into a pinned local folder.
+
+    A git repository path is checked out at the revision's sha; any other existing path (a model folder
+    or a .gguf file) is used as it is, labelled with ``revision`` (default ``local``); anything else is a
+    Hub repository id, resolved to a sha and downloaded (honouring HF_ENDPOINT and HF_TOKEN).
+    """
+    from monitor.hub import open_source
+
+    path = Path(model).expanduser()
+    if path.exists():
+        resolved = path.resolve()
+        if (resolved / ".git").exists():
+            source = open_source("git", str(resolved))
+            sha = source.head(revision or "HEAD")
+            return ResolvedModel(
+                str(resolved),
+                "git",
+                sha,
+                model_location("git", str(resolved), sha, data_dir=data_dir, allow_pickle=allow_pickle),
+            )
+        return ResolvedModel(str(resolved), "local", revision or "local", resolved)
+    if model.count("/") != 1 or model.startswith((".", "/")):
+        raise ModelNotFoundError(f"{model} is neither an existing path nor a Hub repository id (org/name)")
+    source = open_source("hf", model, cache_dir=data_dir / "hub")
+    sha = source.head(revision or "main")
+    return ResolvedModel(
+        model, "hf", sha, model_location("hf", model, sha, data_dir=data_dir, allow_pickle=allow_pickle)
+    )
