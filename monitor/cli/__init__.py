@@ -6,6 +6,8 @@ from monitor.cli import _db  # noqa: F401  (registers commands)
 from monitor.cli import _dashboard  # noqa: F401  (registers commands)
 from monitor.cli import _hub  # noqa: F401  (registers commands)
 from monitor.cli import _probes  # noqa: F401  (registers commands)
+from monitor.cli import _runs  # noqa: F401  (registers commands)
+from monitor.cli import _service  # noqa: F401  (registers commands)
 from monitor.cli._app import app
 
 __all__ = ["app", "main"]

@@ -1,5 +1,19 @@
 """The cycle, as plain functions over a database session."""
 
+from monitor.pipeline._cycle import (
+    CycleObserver,
+    CycleReport,
+    PendingRun,
+    model_config_for,
+    pending_runs,
+    poll_one,
+    process_pending,
+    raise_pending_alerts,
+    run_cycle,
+    run_pending,
+    sync_watched_models,
+)
+from monitor.pipeline._endpoint import EndpointCheck, check_endpoint, endpoint_spec
 from monitor.pipeline._poll import (
     BackgroundPoller,
     ChangeRecord,
@@ -11,15 +25,49 @@ from monitor.pipeline._poll import (
     poll_model,
     poll_watched,
 )
+from monitor.pipeline._run import (
+    ResolvedModel,
+    RunOutcome,
+    RunPlan,
+    ensure_suite,
+    ensure_watched_model,
+    model_location,
+    plan_run,
+    resolve_model,
+    run_suite,
+)
 
 __all__ = [
     "BackgroundPoller",
     "ChangeRecord",
+    "CycleObserver",
+    "CycleReport",
+    "EndpointCheck",
     "OnChange",
     "OnFailure",
+    "PendingRun",
     "PollResult",
+    "ResolvedModel",
+    "RunOutcome",
+    "RunPlan",
     "alert_callbacks",
+    "check_endpoint",
+    "endpoint_spec",
+    "ensure_suite",
+    "ensure_watched_model",
     "hub_cache_dir",
+    "model_config_for",
+    "model_location",
+    "pending_runs",
+    "plan_run",
     "poll_model",
+    "poll_one",
     "poll_watched",
+    "process_pending",
+    "raise_pending_alerts",
+    "resolve_model",
+    "run_cycle",
+    "run_pending",
+    "run_suite",
+    "sync_watched_models",
 ]
