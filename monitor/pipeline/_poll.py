@@ -14,6 +14,10 @@ error and never a change; the next good poll catches up from the last seen head.
 disappears or becomes gated is a status on the model (``gone`` / ``gated``) plus, on the transition,
 a ``ChangeEvent`` of kind ``repo_gone`` / ``repo_gated`` with ``from_sha`` NULL and ``to_sha`` the last
 seen head (empty when none was ever seen); these do not count as consecutive poll failures.
+``gated`` also covers the Hub's usual gating, where the metadata stays public and only file downloads
+are refused: the poll then still records the new commits (classified from blob ids, the unread files
+named in the event's details) and marks the model gated. ``active`` means the last poll could read
+everything it needed.
 """
 
 from __future__ import annotations
@@ -193,6 +197,7 @@ def poll_model(
     error: str | None = None
     head: str | None = None
     found: list[_Found] = []
+    denied: str | None = None
     requests_before = source.requests if source is not None else 0
     try:
         if source is None:
@@ -201,7 +206,9 @@ def poll_model(
             )
         head = source.head(known.ref)
         if head != known.head_sha:
-            found = _discover(source, known, head)
+            reader = _Reader(source)
+            found = _discover(source, known, head, reader)
+            denied = reader.denied
     except ModelNotFoundError as exc:
         outcome, error, head = "gone", str(exc), None
     except MonitorError as exc:
@@ -215,6 +222,7 @@ def poll_model(
         error=error,
         head=head,
         found=found,
+        denied=denied,
         trigger=trigger,
         requests=requests,
         on_change=on_change,
@@ -316,6 +324,9 @@ class _Reader:
     def __init__(self, source: RevisionSource) -> None:
         self.source = source
         self.by_blob: dict[str, bytes | None] = {}
+        # Set when the source refuses file downloads (a gated repo whose metadata stays public, as on
+        # the Hub): the poll goes on, classifying from blob ids, and the model is marked gated.
+        self.denied: str | None = None
 
     def read(self, sha: str, manifest: Manifest, paths: Iterable[str], *, tolerate: bool = False) -> dict[str, Any]:
         contents: dict[str, bytes | None] = {}
@@ -326,9 +337,14 @@ class _Reader:
             if entry.blob_id and entry.blob_id in self.by_blob:
                 contents[path] = self.by_blob[entry.blob_id]
                 continue
+            if self.denied is not None:
+                continue
             try:
                 data = self.source.read_small_file(sha, path)
-            except MonitorError:
+            except MonitorError as exc:
+                if is_access_denied(exc):
+                    self.denied = str(exc)
+                    continue
                 if not tolerate:
                     raise
                 continue  # the old side of a rewritten history may be unreadable: classify without it
@@ -366,9 +382,8 @@ def _fingerprints(
     return fingerprints
 
 
-def _discover(source: RevisionSource, known: _Known, head: str) -> list[_Found]:
+def _discover(source: RevisionSource, known: _Known, head: str, reader: _Reader) -> list[_Found]:
     """Everything new between the last seen head and ``head``, classified, oldest first."""
-    reader = _Reader(source)
     if known.head_sha is None:
         commit = source.commit(head)
         manifest = source.manifest(head)
@@ -450,6 +465,7 @@ def _record(
     error: str | None,
     head: str | None,
     found: list[_Found],
+    denied: str | None,
     trigger: str,
     requests: int,
     on_change: OnChange | None,
@@ -479,9 +495,11 @@ def _record(
                 changes = _write_found(session, row, known, found, on_change)
                 row.head_sha = head
             # else: another poll (a webhook, the scheduler) recorded this range first; nothing to add.
+            if denied is not None and row.status != "gated":
+                _status_event(session, row, "gated", denied, on_change)
             if row.status in _POLL_STATUSES:
-                row.status = "active"
-            row.last_poll_error = None
+                row.status = "gated" if denied is not None else "active"
+            row.last_poll_error = denied
             row.consecutive_poll_failures = 0
             poll.changes = len(changes)
         elif outcome in ("gone", "gated"):

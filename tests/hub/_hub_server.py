@@ -89,7 +89,7 @@ class FakeRepo:
     commits: dict[str, FakeCommit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-    access: str = "public"  # public | gone | gated401 | gated403
+    access: str = "public"  # public | gone | gated401 | gated403 | files-gated
     _clock: dt.datetime = field(default_factory=lambda: dt.datetime(2025, 1, 20, 12, 0, tzinfo=dt.UTC))
 
     def commit(
@@ -314,6 +314,8 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
                     return self._paths_info(repo, rest, body)
             if (match := _RESOLVE.match(path)) is not None:
                 repo = self._repo(unquote(match["repo"]))
+                if repo.access == "files-gated":  # the Hub's gating: metadata public, files refused
+                    raise _error(403, "GatedRepo", f"Access to model {repo.repo_id} is restricted.")
                 return self._resolve(repo, unquote(match["rev"]), unquote(match["path"]), method)
             raise _error(404, None, f"no route for {method} {path}")
 

@@ -362,3 +362,23 @@ def test_poll_watched_skips_models_set_aside(sqlite_db: Database, make_remote: M
     assert poll_watched(sqlite_db) == []
     (result,) = poll_watched(sqlite_db, repo_id=remote.repo_id)
     assert result.ok and result.status == "removed"  # a poll does not bring a set-aside model back
+
+
+def test_gated_files_do_not_hide_changes(sqlite_db: Database, make_remote: MakeRemote, hub: HubServer) -> None:
+    """On the Hub a gated repo keeps its metadata public: the change is still found, the model marked gated."""
+    remote = make_remote("hf")
+    head, _ = first_poll(sqlite_db, remote)
+    hub.repo(remote.repo_id).access = "files-gated"
+    new = remote.commit("Update tokenizer_config.json", {"tokenizer_config.json": tokenizer_config(TEMPLATE_R1_FEB)})
+    hub.clear_log()
+    result = poll_model(sqlite_db, remote.repo_id, remote.source())
+    assert result.ok and result.status == "gated"
+    (change,) = result.changes
+    assert (change.from_sha, change.to_sha, change.kinds) == (head, new, ("tokenizer_changed",))
+    assert events(sqlite_db)[-2].details["unread"] == ["tokenizer_config.json"]
+    assert events(sqlite_db)[-1].kinds == ["repo_gated"]
+    assert len(hub.requests("/resolve/")) == 1  # refused once, not asked again
+    hub.repo(remote.repo_id).access = "public"
+    remote.commit("Upload model.safetensors", {"model.safetensors": LFS(b"weights-v2" * 50)})
+    result = poll_model(sqlite_db, remote.repo_id, remote.source())
+    assert result.ok and result.status == "active"
