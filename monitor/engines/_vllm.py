@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from monitor.engines._batching import group_samples as _grouped
@@ -62,7 +63,10 @@ class VLLMEngine:
         download_dir: str | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        """Load ``model`` at ``revision`` (a commit sha) with vLLM; raises EngineError when vLLM is missing."""
+        """Load ``model`` (a repo id, or a local snapshot folder) at ``revision`` (a commit sha) with vLLM.
+
+        Raises EngineError when vLLM is missing, an option is out of range, or vLLM cannot load the model.
+        """
         if dtype not in _DTYPES:
             raise EngineError(f"engine option dtype = {dtype!r}: use one of {', '.join(_DTYPES)}")
         if not 0.0 < gpu_memory_utilization <= 1.0:
@@ -88,9 +92,12 @@ class VLLMEngine:
             "batch_invariant": batch_invariant,
             "prefix_caching": prefix_caching,
         }
+        # A local folder is the pinned snapshot already (the monitor downloads it, safetensors only); a
+        # repo id is pinned by passing the sha for both the weights and the tokenizer.
+        pinned = None if Path(model).is_dir() else revision
         kwargs: dict[str, Any] = {
-            "revision": revision,
-            "tokenizer_revision": revision,
+            "revision": pinned,
+            "tokenizer_revision": pinned,
             "seed": seed,
             "dtype": dtype,
             "max_model_len": max_model_len,

@@ -157,6 +157,13 @@ def test_aborted_output_is_an_error_generation(fake_vllm: None) -> None:
     assert generation.finish_reason == "error"
 
 
+def test_a_local_snapshot_folder_is_loaded_as_is(fake_vllm: None, tmp_path: Path) -> None:
+    engine = VLLMEngine(str(tmp_path), SHA)
+    (load,) = _calls("LLM")
+    assert load["model"] == str(tmp_path) and load["revision"] is None and load["tokenizer_revision"] is None
+    assert engine.version.startswith("vllm ")
+
+
 def test_allow_pickle_lets_vllm_choose_the_format(fake_vllm: None) -> None:
     VLLMEngine("org/model", SHA, allow_pickle=True)
     assert _calls("LLM")[0]["load_format"] == "auto"
