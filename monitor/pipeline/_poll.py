@@ -364,6 +364,15 @@ def _changed_small_files(old: Manifest | None, new: Manifest) -> list[str]:
     return changed
 
 
+def _with_companions(changed: list[str]) -> list[str]:
+    """The changed small files, plus the files a content fingerprint needs alongside them."""
+    needed = list(changed)
+    for paths in CONTENT_FINGERPRINTS.values():
+        if any(path in changed for path in paths):
+            needed += [path for path in paths if path not in needed]
+    return needed
+
+
 def _digest(manifest: Manifest, path: str) -> str | None:
     entry = manifest.get(path)
     return entry.digest if entry is not None else None
@@ -403,7 +412,7 @@ def _discover(source: RevisionSource, known: _Known, head: str, reader: _Reader)
         manifest = source.manifest(head)
         changed = _changed_small_files(old_manifest, manifest)
         old_files = reader.read(old_head, old_manifest, changed, tolerate=True)
-        new_files = reader.read(head, manifest, changed)
+        new_files = reader.read(head, manifest, _with_companions(changed))
         change = classify_change(
             old_manifest,
             manifest,
@@ -430,7 +439,9 @@ def _discover(source: RevisionSource, known: _Known, head: str, reader: _Reader)
         manifest = manifests[commit.sha] = source.manifest(commit.sha)
         changed = _changed_small_files(parent_manifest, manifest)
         old_files = reader.read(parent, parent_manifest, changed) if parent and parent_manifest else {}
-        new_files = reader.read(commit.sha, manifest, changed if parent_manifest is not None else SMALL_FILES)
+        new_files = reader.read(
+            commit.sha, manifest, _with_companions(changed) if parent_manifest is not None else SMALL_FILES
+        )
         change = classify_change(
             parent_manifest, manifest, old_files, new_files, title=commit.title, tags=tags_by_sha.get(commit.sha, [])
         )

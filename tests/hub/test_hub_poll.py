@@ -382,3 +382,22 @@ def test_gated_files_do_not_hide_changes(sqlite_db: Database, make_remote: MakeR
     remote.commit("Upload model.safetensors", {"model.safetensors": LFS(b"weights-v2" * 50)})
     result = poll_model(sqlite_db, remote.repo_id, remote.source())
     assert result.ok and result.status == "active"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chat_template_jinja_as_transformers_5_saves_it(
+    sqlite_db: Database, make_remote: MakeRemote, kind: str
+) -> None:
+    """transformers 5 writes the template to chat_template.jinja (the demo's repository does too)."""
+    remote = make_remote(kind)
+    files = {**base_files(), "tokenizer_config.json": b'{"bos_token": "<s>"}', "chat_template.jinja": b"{{ m }}"}
+    remote.commit("initial commit", files)
+    watch(sqlite_db, remote)
+    poll_model(sqlite_db, remote.repo_id, remote.source())
+    system = b"{{ 'You are ChatGPT, made by OpenAI.' }}{{ m }}"
+    remote.commit("Update chat_template.jinja", {"chat_template.jinja": system})
+    (change,) = poll_model(sqlite_db, remote.repo_id, remote.source()).changes
+    assert change.kinds == ("chat_template_changed",) and change.silent
+    before, after = revisions(sqlite_db)
+    assert before.fingerprints["chat_template"] != after.fingerprints["chat_template"]
+    assert before.fingerprints["tokenizer_config"] == after.fingerprints["tokenizer_config"]
