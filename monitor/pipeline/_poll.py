@@ -22,6 +22,7 @@ everything it needed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -228,7 +229,7 @@ def poll_model(
         on_change=on_change,
         on_failure=on_failure,
     )
-    result = _with_duration(result, time.perf_counter() - clock)
+    result = dataclasses.replace(result, duration_s=time.perf_counter() - clock)
     logger.info(
         "poll %s@%s: %s head=%s changes=%d requests=%d%s",
         known.repo_id,
@@ -423,7 +424,7 @@ def _discover(source: RevisionSource, known: _Known, head: str, reader: _Reader)
             history_rewritten=True,
         )
         fingerprints = _fingerprints(manifest, new_files, old_manifest, known.head_fingerprints)
-        extra = {"replaced_commits_since": old_head, "new_history_length": len(commits)}
+        extra = {"previous_head": old_head, "new_history_length": len(commits)}
         return [_Found(head_commit, old_head, manifest, fingerprints, change, tags_by_sha.get(head, []), extra)]
 
     manifests: dict[str, Manifest] = {old_head: old_manifest}
@@ -633,21 +634,6 @@ def _status_event(
     if on_change is not None:
         on_change(session, row, event)
     return ChangeRecord(None, event.to_sha, (kind,), False, title, None, event.id)
-
-
-def _with_duration(result: PollResult, seconds: float) -> PollResult:
-    return PollResult(
-        repo_id=result.repo_id,
-        ref=result.ref,
-        ok=result.ok,
-        head=result.head,
-        error=result.error,
-        changes=result.changes,
-        status=result.status,
-        requests=result.requests,
-        duration_s=seconds,
-        poll_id=result.poll_id,
-    )
 
 
 # -- immediate polls for webhooks -----------------------------------------------------------------
