@@ -129,7 +129,7 @@ class OpenAIEngine:
 
     @property
     def version(self) -> str:
-        """The SDK version and, once known, nothing about the server: an endpoint does not say what it runs."""
+        """The SDK version; an endpoint does not say what it runs (its fingerprint does)."""
         return self._version
 
     @property
