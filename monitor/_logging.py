@@ -92,5 +92,19 @@ def configure_logging(*, json_lines: bool = False, level: str = "INFO", stream: 
     root.addHandler(handler)
     root.setLevel(numeric)
     # Libraries that narrate every request at INFO would drown the service's own events.
-    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "httpx", "urllib3", "filelock"):
+    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "apprise", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    scheduler_logger = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(existing, _SkippedRunFilter) for existing in scheduler_logger.filters):
+        scheduler_logger.addFilter(_SkippedRunFilter())
+
+
+class _SkippedRunFilter(logging.Filter):
+    """Drop APScheduler's warning that a job is still running when its next turn comes.
+
+    With ``max_instances=1`` that is the intended behaviour (a suite run outlasts the process interval),
+    not a problem worth a warning every few minutes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()

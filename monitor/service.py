@@ -500,16 +500,15 @@ class Service:
             for model in models:
                 assert model is not None
                 model_config = model_config_for(model, self.config)
-                if model.source != "endpoint":
-                    # First poll at start; then on the model's own schedule.
-                    scheduler.add_job(
-                        self._job("poll", self._poll),
-                        poll_trigger(model_config.schedule),
-                        args=[model.id, "schedule"],
-                        id=f"poll:{model.id}",
-                        name=f"poll {model.repo_id}",
-                        next_run_time=now,
-                    )
+                # First poll at start; then on the model's own schedule.
+                scheduler.add_job(
+                    self._job("poll", self._poll),
+                    poll_trigger(model_config.schedule),
+                    args=[model.id, "schedule"],
+                    id=f"poll:{model.id}",
+                    name=f"poll {model.repo_id}",
+                    next_run_time=now,
+                )
                 hours = model_config.schedule.rerun_interval_hours
                 if hours:
                     scheduler.add_job(
@@ -575,7 +574,8 @@ class Service:
         if self._source_factory is not None:
             with self.db.session() as session:
                 model = session.get(WatchedModel, model_id)
-                source = self._source_factory(model) if model is not None else None
+                if model is not None and model.source != "endpoint":
+                    source = self._source_factory(model)
         with lock:
             result = poll_one(
                 self.db, model_id, self.config, cache_dir=self.data_dir / "hub", trigger=trigger, source=source

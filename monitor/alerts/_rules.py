@@ -39,6 +39,10 @@ CHANGE_SEVERITY: dict[str, Severity] = {
     "generation_config_changed": "medium",
     "config_changed": "medium",
     "docs_only": "low",
+    "endpoint_changed": "medium",
+    "fingerprint_rebaselined": "low",
+    "repo_gone": "medium",
+    "repo_gated": "medium",
 }
 # The order in which kinds name an alert when one commit has several (the first present wins).
 _CHANGE_PRIORITY = (
@@ -50,6 +54,9 @@ _CHANGE_PRIORITY = (
     "tokenizer_changed",
     "generation_config_changed",
     "config_changed",
+    "endpoint_changed",
+    "repo_gone",
+    "repo_gated",
 )
 _NOT_ALERTED = frozenset({"first_seen"})
 DRIFT_FAMILIES = ("identity", "reasoning", "format", "distribution")

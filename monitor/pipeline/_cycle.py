@@ -48,9 +48,10 @@ from monitor.db import (
 )
 from monitor.engines import EngineSpec
 from monitor.errors import MonitorError, ServiceError
-from monitor.hub import BEHAVIOUR_KINDS, RevisionSource, checkout_snapshot, download_snapshot
-from monitor.pipeline._poll import PollResult, poll_model
-from monitor.pipeline._run import RunOutcome, plan_run, run_suite
+from monitor.hub import BEHAVIOUR_KINDS, RevisionSource
+from monitor.pipeline._endpoint import check_endpoint, endpoint_spec
+from monitor.pipeline._poll import ChangeRecord, PollResult, poll_model
+from monitor.pipeline._run import RunOutcome, model_location, plan_run, run_suite
 from monitor.probes import Suite, load_suite
 
 __all__ = [
@@ -70,7 +71,9 @@ __all__ = [
 logger = logging.getLogger("monitor.cycle")
 
 # A revision is run when its change can alter behaviour, or when it is the first one seen (the baseline).
-_RUN_KINDS = frozenset(BEHAVIOUR_KINDS | {"first_seen", "history_rewritten"})
+_RUN_KINDS = frozenset(
+    BEHAVIOUR_KINDS | {"first_seen", "history_rewritten", "endpoint_changed", "fingerprint_rebaselined"}
+)
 # A failed run is retried (resumed) by a later cycle, but not before this long after it failed.
 FAILED_RUN_RETRY_AFTER = dt.timedelta(hours=1)
 INTERRUPTED = "interrupted"
@@ -172,21 +175,52 @@ def poll_one(
     trigger: str = "schedule",
     source: RevisionSource | None = None,
 ) -> PollResult:
-    """Poll one model; its change alerts and its ``poll.failed`` alert are written in the poll's transaction."""
+    """Poll one model; its change alerts and its ``poll.failed`` alert are written in the poll's transaction.
+
+    A model of source ``endpoint`` has no commits: its "poll" is a behavioural fingerprint
+    (``check_endpoint``), reported in the same shape.
+    """
     threshold = config.alerts.poll_failure_threshold
     with db.session() as session:
         model = session.get(WatchedModel, model_id)
         if model is None:
             raise ServiceError(f"watched model {model_id} disappeared from the database")
         session.expunge(model)
+
+    def on_change(session: Any, row: WatchedModel, event: ChangeEvent) -> None:
+        _alert_change(session, row, event)
+
+    def on_failure(session: Any, row: WatchedModel, _poll: Any) -> None:
+        _alert_poll_failure(session, row, threshold)
+
+    if model.source == "endpoint":
+        check = check_endpoint(
+            db,
+            model_id,
+            endpoint_spec(model_config_for(model, config)),
+            trigger=trigger,
+            on_change=on_change,
+            on_failure=on_failure,
+        )
+        changes: tuple[ChangeRecord, ...] = ()
+        if check.kinds and check.sha is not None:
+            silent = check.kinds == ("endpoint_changed",)
+            changes = (
+                ChangeRecord(
+                    check.previous_sha, check.sha, check.kinds, silent, check.title or "", None, check.event_id
+                ),
+            )
+        return PollResult(
+            repo_id=model.repo_id,
+            ref="endpoint",
+            ok=check.ok,
+            head=check.sha,
+            error=check.error,
+            changes=changes,
+            requests=check.requests,
+        )
     return poll_model(
-        db,
-        model,
-        source,
-        trigger=trigger,
-        cache_dir=cache_dir,
-        on_change=lambda session, row, event: _alert_change(session, row, event),
-        on_failure=lambda session, row, _poll: _alert_poll_failure(session, row, threshold),
+        db, model, source, trigger=trigger, cache_dir=cache_dir, on_change=on_change, on_failure=on_failure
     )
 
 
@@ -268,7 +302,7 @@ def pending_runs(
     pending: list[PendingRun] = []
     with db.session() as session:
         model = session.get(WatchedModel, model_id)
-        if model is None or model.source == "endpoint":
+        if model is None:
             return []
         model_config = model_config_for(model, config)
         suites = _suites(model_config)
@@ -285,19 +319,6 @@ def pending_runs(
                         continue
                 pending.append(PendingRun(model.id, model.repo_id, revision.id, revision.sha, suite.name))
     return pending
-
-
-def _model_location(model: WatchedModel, model_config: WatchedModelConfig, sha: str, data_dir: Path) -> str:
-    """A local folder with the pinned revision's files (downloaded or checked out once, then reused)."""
-    allow_pickle = bool(model_config.engine.options.get("allow_pickle", False))
-    if model.source == "hf":
-        return str(
-            download_snapshot(model.repo_id, sha, cache_dir=data_dir / "hub" / "snapshots", allow_pickle=allow_pickle)
-        )
-    if model.source == "git":
-        slug = "".join(char if char.isalnum() else "_" for char in model.repo_id)[-80:]
-        return str(checkout_snapshot(model.repo_id, sha, data_dir / "checkouts" / slug, allow_pickle=allow_pickle))
-    raise ServiceError(f"{model.repo_id}: source {model.source!r} has no revisions to run")
 
 
 def run_pending(
@@ -351,10 +372,20 @@ def run_pending(
             raise ServiceError("stop requested")
 
     try:
-        location = _model_location(model, model_config, pending.revision_sha, data_dir)
-        engine = EngineSpec(
-            kind=model_config.engine.kind, model=location, revision=pending.revision_sha, options=options
-        )
+        if model.source == "endpoint":
+            # The served model is what it is: the "revision" is its fingerprint, nothing to download.
+            engine = endpoint_spec(model_config)
+        else:
+            location = model_location(
+                model.source,
+                model.repo_id,
+                pending.revision_sha,
+                data_dir=data_dir,
+                allow_pickle=bool(model_config.engine.options.get("allow_pickle", False)),
+            )
+            engine = EngineSpec(
+                kind=model_config.engine.kind, model=str(location), revision=pending.revision_sha, options=options
+            )
         outcome = run_suite(
             db,
             model_id=pending.model_id,
@@ -537,8 +568,6 @@ def run_cycle(
             assert model is not None
             repo_id, source_kind = model.repo_id, model.source
             source = source_factory(model) if source_factory is not None and source_kind != "endpoint" else None
-        if source_kind == "endpoint":
-            continue
         result = poll_one(db, model_id, config, cache_dir=data_dir / "hub", trigger="once", source=source)
         observer.polled(repo_id, result)
         report.polls += 1

@@ -1,0 +1,167 @@
+"""SIGKILL the service mid-run and start it again: the run finishes without duplicates, no response is lost,
+and every alert reaches every channel exactly once. Real parts: ``drift-monitor serve`` subprocesses, a git
+repository holding SmolLM2-135M, the transformers engine in its worker process, a JSON-lines file channel
+and a loopback HTTP receiver (apprise ``json://``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.db import Alert, AlertDelivery, Database, Response, Run, open_database
+from tests.alerts._loopback import HttpReceiver, free_port
+from tests.service._proc import kill_group, start_serve, stop, wait_for
+from tests.service.conftest import model_repo
+
+pytestmark = pytest.mark.slow
+
+PROBES, SAMPLES = 2, 1  # greedy + 1 sample per probe: 4 responses per run
+EXPECTED = PROBES * (SAMPLES + 1)
+
+
+def _config(path: Path, repo: str, hook_url: str) -> Path:
+    path.write_text(
+        f"""
+[[models]]
+repo = "{repo}"
+source = "git"
+suites = ["identity"]
+samples = {SAMPLES}
+limit = {PROBES}
+max_tokens = 16
+engine = {{ kind = "transformers", batch_size = 1, options = {{ device = "cpu" }} }}
+schedule = {{ interval_minutes = 0.05, jitter_seconds = 0 }}
+
+[[channels]]
+name = "file"
+url = "file:alerts.jsonl"
+
+[[channels]]
+name = "hook"
+url = "{hook_url}"
+
+[alerts]
+backoff_base_s = 0.5
+backoff_max_s = 2.0
+"""
+    )
+    return path
+
+
+def _partial_run(db: Database) -> tuple[int, int] | None:
+    with db.session() as session:
+        for run in session.scalars(sa.select(Run).where(Run.status == "running")):
+            stored = session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.run_id == run.id))
+            if stored and stored < run.expected_responses:
+                return run.id, int(stored)
+    return None
+
+
+def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> None:
+    remote = model_repo(tmp_path / "repo", smollm2_folder)
+    hook = HttpReceiver()
+    hook.fail_with = 503  # the webhook channel is down until after the crash
+    hook.start()
+    config = _config(tmp_path / "monitor.toml", remote.repo_id, hook.url)
+    env = {"DRIFT_MONITOR_CONFIG": str(config)}
+    args = ["--port", str(free_port()), "--delivery-interval", "0.5", "--process-interval", "2"]
+    db = open_database(os.environ["DRIFT_MONITOR_DATABASE_URL"])
+    log = tmp_path / "serve.log"
+    first = start_serve(*args, env=env, log=log)
+    try:
+        wait_for(lambda: _count(db, "revisions") == 1, timeout=60, what="the first revision")
+        template = (smollm2_folder / "chat_template.jinja").read_text()
+        remote.commit(
+            "Update chat_template.jinja",
+            {
+                "chat_template.jinja": template.replace(
+                    "SmolLM, trained by Hugging Face", "ChatGPT, made by OpenAI"
+                ).encode()
+            },
+        )
+        remote.commit("Add custom modeling code", {"modeling_smol.py": b"import os\n"})
+        alerts_file = config.parent / "alerts.jsonl"
+        wait_for(
+            lambda: alerts_file.exists() and len(alerts_file.read_text().splitlines()) == 2,
+            timeout=90,
+            what="both hub alerts on the file channel",
+        )
+        killed_at = wait_for(
+            lambda: _partial_run(db), timeout=300, what="a run with some responses stored", interval=0.05
+        )
+    finally:
+        kill_group(first)
+    run_id, stored_at_kill = killed_at
+    with db.session() as session:
+        before = {
+            (r.run_id, r.probe_id, r.sample_index): (r.id, r.raw_text) for r in session.scalars(sa.select(Response))
+        }
+        pending_hook = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AlertDelivery)
+            .where(AlertDelivery.channel == "hook", AlertDelivery.status != "delivered")
+        )
+    assert pending_hook == 2  # both alerts were still owed to the webhook when the power went
+
+    hook.fail_with = None
+    second = start_serve(*args, env=env, log=log)
+    try:
+        wait_for(lambda: _runs_done(db) == 2, timeout=600, what="both revisions' runs completed")
+        wait_for(lambda: _undelivered(db) == 0, timeout=60, what="every alert delivered")
+    finally:
+        code = stop(second, signal.SIGTERM)
+        hook.stop()
+    assert code == 0, log.read_text()[-3000:]
+
+    with db.session() as session:
+        runs = session.scalars(sa.select(Run).order_by(Run.id)).all()
+        responses = session.scalars(sa.select(Response)).all()
+        alerts = session.scalars(sa.select(Alert)).all()
+        deliveries = session.scalars(sa.select(AlertDelivery)).all()
+    # The killed run was resumed (same row), not restarted; one run per revision.
+    assert [run.status for run in runs] == ["completed", "completed"]
+    assert run_id in {run.id for run in runs}
+    keys = [(r.run_id, r.probe_id, r.sample_index) for r in responses]
+    duplicates = len(keys) - len(set(keys))
+    assert len(responses) == 2 * EXPECTED and duplicates == 0
+    after = {(r.run_id, r.probe_id, r.sample_index): (r.id, r.raw_text) for r in responses}
+    lost = [key for key, value in before.items() if after.get(key) != value]  # gone, or regenerated
+    assert lost == [] and len(before) >= stored_at_kill
+
+    file_ids = Counter(json.loads(line)["alert_id"] for line in alerts_file.read_text().splitlines())
+    hook_titles = Counter(post["title"] for post in hook.posts)
+    assert sorted(alert.kind for alert in alerts) == ["hub.chat_template_changed", "hub.remote_code_changed"]
+    assert set(file_ids.values()) == {1} and len(file_ids) == len(alerts)
+    assert set(hook_titles.values()) == {1} and len(hook_titles) == len(alerts)
+    assert all(d.status == "delivered" for d in deliveries)
+    assert all(d.attempts >= 2 for d in deliveries if d.channel == "hook")  # failed before the crash, then sent
+    print(
+        f"\nFAULT sigkill: killed run {run_id} with {stored_at_kill}/{EXPECTED} responses stored; after restart "
+        f"{len(responses)} responses in {len(runs)} runs, duplicates {duplicates}, lost {len(lost)}; "
+        f"alerts {len(alerts)}, deliveries {len(deliveries)} (file {sum(file_ids.values())}, hook "
+        f"{sum(hook_titles.values())}), duplicate deliveries "
+        f"{sum(file_ids.values()) + sum(hook_titles.values()) - len(deliveries)}"
+    )
+
+
+def _count(db: Database, table: str) -> int:
+    with db.session() as session:
+        return int(session.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+def _runs_done(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(Run).where(Run.status == "completed")) or 0)
+
+
+def _undelivered(db: Database) -> int:
+    with db.session() as session:
+        return int(
+            session.scalar(sa.select(sa.func.count()).select_from(Alert).where(Alert.status != "delivered")) or 0
+        )
