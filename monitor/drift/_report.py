@@ -12,6 +12,20 @@ from monitor.drift._policy import NoiseFloor
 __all__ = ["DriftReport", "MetricResult", "Severity", "severity_order"]
 
 Severity = Literal["none", "minor", "major"]
+_FAMILIES = {
+    "claim_rate": "identity",
+    "expected_identity_rate": "identity",
+    "identity_consistency": "identity",
+    "accuracy": "reasoning",
+    "answer_mismatch_rate": "reasoning",
+    "greedy_exact_match_rate": "distribution",
+    "embedding_shift": "distribution",
+    "think_present_rate": "format",
+    "truncation_rate": "format",
+    "language_mismatch_rate": "format",
+    "answer_chars": "format",
+    "completion_tokens": "format",
+}
 Unit = Literal["proportion", "chars", "tokens"]
 
 
@@ -52,10 +66,16 @@ class MetricResult:
     unit: Unit = "proportion"
     detail: str = ""
 
+    @property
+    def family(self) -> str:
+        """The alert family of the metric: identity, reasoning, format or distribution."""
+        return _FAMILIES.get(self.name.split(":", 1)[0], "distribution")
+
     def to_json(self) -> dict[str, Any]:
         """The metric as in the CLI contract, plus the explanatory extra keys."""
         return {
             "name": self.name,
+            "family": self.family,
             "baseline": _number(self.baseline),
             "candidate": _number(self.candidate),
             "difference": _number(self.difference),

@@ -1,5 +1,13 @@
 """The cycle, as plain functions over a database session."""
 
+from monitor.pipeline._compare import (
+    ComparisonOutcome,
+    compare_new_revisions,
+    compare_revisions,
+    compare_with_baseline,
+    find_baseline_sha,
+    response_set_for_runs,
+)
 from monitor.pipeline._cycle import (
     CycleObserver,
     CycleReport,
@@ -40,6 +48,7 @@ from monitor.pipeline._run import (
 __all__ = [
     "BackgroundPoller",
     "ChangeRecord",
+    "ComparisonOutcome",
     "CycleObserver",
     "CycleReport",
     "EndpointCheck",
@@ -52,9 +61,13 @@ __all__ = [
     "RunPlan",
     "alert_callbacks",
     "check_endpoint",
+    "compare_new_revisions",
+    "compare_revisions",
+    "compare_with_baseline",
     "endpoint_spec",
     "ensure_suite",
     "ensure_watched_model",
+    "find_baseline_sha",
     "hub_cache_dir",
     "model_config_for",
     "model_location",
@@ -66,6 +79,7 @@ __all__ = [
     "process_pending",
     "raise_pending_alerts",
     "resolve_model",
+    "response_set_for_runs",
     "run_cycle",
     "run_pending",
     "run_suite",

@@ -1,0 +1,637 @@
+"""Drift comparisons over the database: response sets for runs, a revision against its baseline, stored.
+
+``compare_revisions`` reads the completed runs of two revisions, pairs them by suite content and
+sampling (anything else is refused or noted, never silently mixed), measures the noise floor where a
+revision was run more than once, calls the pure ``monitor.drift.compare`` and stores a ``Comparison``
+row whose ``report`` is the report JSON. ``compare_with_baseline`` picks the baseline by the model's
+policy (previous revision or a pinned one) and ``compare_new_revisions`` fills in every missing
+comparison: each step is idempotent, so the service can call it every cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar, cast
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from monitor.config import MonitorConfig
+from monitor.db import (
+    ClassifierVersion,
+    Comparison,
+    Database,
+    Embedding,
+    Label,
+    ProbeSuite,
+    Response,
+    ResponseAnalysis,
+    Revision,
+    Run,
+    WatchedModel,
+)
+from monitor.drift import (
+    Category,
+    DriftPolicy,
+    DriftReport,
+    NoiseFloor,
+    ResponseRecord,
+    ResponseSet,
+    ThinkState,
+    compare,
+    noise_floor,
+)
+from monitor.errors import ComparisonError, ModelNotFoundError
+
+__all__ = [
+    "ComparisonOutcome",
+    "compare_new_revisions",
+    "compare_revisions",
+    "compare_with_baseline",
+    "find_baseline_sha",
+    "response_set_for_runs",
+]
+
+BaselinePolicy = Literal["previous", "pinned"]
+_T = TypeVar("_T")
+_COMPLETED = "completed"
+_IN_CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class ComparisonOutcome:
+    """One stored comparison: which revisions, its row id, the report, and whether it was new."""
+
+    repo_id: str
+    baseline_sha: str
+    candidate_sha: str
+    comparison_id: int
+    report: DriftReport
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The completed runs of one revision with one suite content and one sampling."""
+
+    suite_name: str
+    suite_hash: str
+    sampling_hash: str
+    runs: tuple[Run, ...]
+
+
+def compare_revisions(
+    db: Database,
+    repo_id: str,
+    baseline_sha: str,
+    candidate_sha: str,
+    *,
+    policy: DriftPolicy | None = None,
+    store: bool = True,
+    force: bool = False,
+) -> tuple[DriftReport, int | None]:
+    """Compare the completed runs of two revisions of a watched model; store the report as a Comparison.
+
+    Shas may be unique prefixes. Runs are paired by suite content hash and sampling: suites run on only
+    one side are left out (and named in the notes); if no suite was run alike on both sides the
+    comparison is refused. Two or more runs of one revision give the noise floor. An identical stored
+    comparison (same run ids) is returned as is unless ``force``. Returns (report, comparison id or None
+    when ``store`` is false).
+    """
+    with db.session() as session:
+        model = _model(session, repo_id)
+        baseline_sha = _resolve_sha(session, model, baseline_sha)
+        candidate_sha = _resolve_sha(session, model, candidate_sha)
+        if baseline_sha == candidate_sha:
+            raise ComparisonError(f"baseline and candidate are the same revision {baseline_sha[:12]}")
+        pairs, notes = _paired_groups(session, model, baseline_sha, candidate_sha)
+        baseline_runs = [run for b, _ in pairs for run in b.runs]
+        candidate_runs = [run for _, c in pairs for run in c.runs]
+        suite_key = _suite_key(pairs)
+        if store and not force:
+            existing = _existing(session, model, baseline_sha, candidate_sha, baseline_runs, candidate_runs)
+            if existing is not None:
+                return DriftReport.from_json(existing.report), existing.id
+        baseline_set, floor_b = _side(session, model, [b for b, _ in pairs], baseline_sha, suite_key, policy)
+        candidate_set, floor_c = _side(session, model, [c for _, c in pairs], candidate_sha, suite_key, policy)
+        floor = _combine_floors([f for f in (floor_b, floor_c) if f is not None])
+        report = compare(baseline_set, candidate_set, policy=policy, noise_floor=floor)
+        notes += _embedding_notes(baseline_set, candidate_set)
+        report = replace(report, notes=(*report.notes, *notes))
+        if not store:
+            return report, None
+        row = Comparison(
+            model_id=model.id,
+            suite_hash=hashlib.sha256(suite_key.encode()).hexdigest() if len(pairs) > 1 else pairs[0][0].suite_hash,
+            baseline_sha=baseline_sha,
+            candidate_sha=candidate_sha,
+            baseline_run_ids=sorted(run.id for run in baseline_runs),
+            candidate_run_ids=sorted(run.id for run in candidate_runs),
+            kind="revision",
+            drift=report.drift,
+            severity=report.severity,
+            report=report.to_json(),
+        )
+        session.add(row)
+        session.flush()
+        return report, row.id
+
+
+def find_baseline_sha(
+    session: Session,
+    model: WatchedModel,
+    candidate_sha: str,
+    *,
+    policy: BaselinePolicy = "previous",
+    pinned_ref: str | None = None,
+) -> str | None:
+    """The revision a candidate is compared with, or None when there is none yet (the first revision).
+
+    ``previous``: the newest earlier revision (by hub order, else by run time) with a completed run of a
+    suite the candidate also ran alike. ``pinned``: ``pinned_ref`` as a sha prefix or a tag.
+    """
+    if policy == "pinned":
+        if not pinned_ref:
+            raise ComparisonError("baseline policy 'pinned' needs a ref (a commit sha or tag)")
+        for revision in session.scalars(sa.select(Revision).where(Revision.model_id == model.id)):
+            if revision.sha.startswith(pinned_ref) or pinned_ref in (revision.tags or []):
+                return revision.sha if revision.sha != candidate_sha else None
+        return _resolve_sha(session, model, pinned_ref)
+    candidate_keys = {(g.suite_hash, g.sampling_hash) for g in _groups(session, model, candidate_sha)}
+    if not candidate_keys:
+        return None
+    for sha in _earlier_shas(session, model, candidate_sha):
+        if candidate_keys & {(g.suite_hash, g.sampling_hash) for g in _groups(session, model, sha)}:
+            return sha
+    return None
+
+
+def compare_with_baseline(
+    db: Database,
+    repo_id: str,
+    candidate_sha: str,
+    *,
+    baseline: BaselinePolicy = "previous",
+    pinned_ref: str | None = None,
+    policy: DriftPolicy | None = None,
+) -> ComparisonOutcome | None:
+    """Compare a newly run revision with its baseline and store it; None when it has no baseline yet.
+
+    Idempotent: calling it again without new runs returns the stored comparison (``created`` false).
+    """
+    with db.session() as session:
+        model = _model(session, repo_id)
+        candidate_sha = _resolve_sha(session, model, candidate_sha)
+        baseline_sha = find_baseline_sha(session, model, candidate_sha, policy=baseline, pinned_ref=pinned_ref)
+        if baseline_sha is None:
+            return None
+        before = session.scalar(sa.select(sa.func.max(Comparison.id)))
+    report, comparison_id = compare_revisions(db, repo_id, baseline_sha, candidate_sha, policy=policy)
+    assert comparison_id is not None
+    created = before is None or comparison_id > before
+    return ComparisonOutcome(repo_id, baseline_sha, candidate_sha, comparison_id, report, created)
+
+
+def compare_new_revisions(
+    db: Database,
+    *,
+    config: MonitorConfig | None = None,
+    repo_ids: Sequence[str] | None = None,
+    policy: DriftPolicy | None = None,
+) -> tuple[list[ComparisonOutcome], list[str]]:
+    """Every revision with completed runs compared with its baseline (the missing comparisons only).
+
+    The baseline policy of each model comes from ``config`` (``models[].baseline``; previous when the
+    model is not configured). A comparison that cannot be made (say, runs not analysed yet) is reported
+    as an error line and the others go on. Returns (outcomes, errors).
+    """
+    baselines = {m.repo: m.baseline for m in config.models} if config is not None else {}
+    with db.session() as session:
+        query = sa.select(WatchedModel.repo_id).order_by(WatchedModel.id)
+        if repo_ids is not None:
+            query = query.where(WatchedModel.repo_id.in_(list(repo_ids)))
+        repos = list(session.scalars(query))
+        work: list[tuple[str, str]] = []
+        for repo in repos:
+            model = _model(session, repo)
+            work += [(repo, sha) for sha in _shas_with_runs(session, model)]
+    outcomes: list[ComparisonOutcome] = []
+    errors: list[str] = []
+    for repo, sha in work:
+        setting = baselines.get(repo)
+        try:
+            outcome = compare_with_baseline(
+                db,
+                repo,
+                sha,
+                baseline=setting.policy if setting else "previous",
+                pinned_ref=setting.ref if setting else None,
+                policy=policy,
+            )
+        except (ComparisonError, ModelNotFoundError) as exc:
+            errors.append(f"{repo} {sha[:12]}: {exc}")
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes, errors
+
+
+def response_set_for_runs(
+    session: Session,
+    runs: Sequence[Run],
+    *,
+    name: str,
+    expected_identity: str | None = None,
+    classifier_version: str | None = None,
+    embedding_model: str | None = None,
+    probe_prefix: str = "",
+) -> ResponseSet:
+    """The analysed responses of some runs of one revision as a ResponseSet.
+
+    Every response must have its ResponseAnalysis; identity labels come from ``classifier_version``
+    (default: the newest version that labelled all identity responses), embeddings from the embedding
+    model with the most coverage (responses without one simply have no embedding).
+    """
+    records: list[ResponseRecord] = []
+    run_ids = [run.id for run in runs]
+    rows = session.execute(
+        sa.select(Response, ResponseAnalysis)
+        .outerjoin(ResponseAnalysis, ResponseAnalysis.response_id == Response.id)
+        .where(Response.run_id.in_(run_ids))
+        .order_by(Response.run_id, Response.probe_id, Response.sample_index)
+    ).all()
+    missing = sorted({response.run_id for response, analysis in rows if analysis is None})
+    if missing:
+        count = sum(1 for _, analysis in rows if analysis is None)
+        raise ComparisonError(
+            f"{count} responses of run(s) {', '.join(map(str, missing))} are not analysed yet; "
+            f"run: drift-monitor analyze --run {missing[0]}"
+        )
+    identity_ids = [response.id for response, _ in rows if response.category == "identity"]
+    version = classifier_version or _classifier_version(session, identity_ids)
+    labels = _labels(session, identity_ids, version) if version else {}
+    unlabelled = [rid for rid in identity_ids if rid not in labels]
+    if unlabelled:
+        raise ComparisonError(
+            f"{len(unlabelled)} identity responses have no label"
+            + (f" from classifier version {version}" if version else "")
+            + "; run: drift-monitor analyze"
+        )
+    vectors = _embeddings(session, [analysis.answer_hash for _, analysis in rows], embedding_model)
+    for response, analysis in rows:
+        label = labels.get(response.id)
+        category = response.category if response.category in ("identity", "reasoning") else "format"
+        think_state = analysis.think_state if analysis.think_state in _THINK_STATES else "absent"
+        records.append(
+            ResponseRecord(
+                probe_id=probe_prefix + response.probe_id,
+                sample_index=response.sample_index,
+                category=cast(Category, category),
+                label=label[0] if label else None,
+                reasoning_label=label[1] if label else None,
+                correct=analysis.correct,
+                think_state=cast(ThinkState, think_state),
+                truncated=analysis.truncated,
+                answer_chars=analysis.answer_chars,
+                completion_tokens=response.completion_tokens,
+                language=analysis.language,
+                prompt_language=analysis.prompt_language,
+                embedding=vectors.get(analysis.answer_hash),
+                answer_text=analysis.answer_text,
+                extracted=analysis.extracted_answer,
+            )
+        )
+    first = runs[0]
+    return ResponseSet(
+        tuple(records),
+        suite_hash=first.suite.content_hash,
+        sampling=dict(first.sampling),
+        engine=first.engine,
+        engine_version=", ".join(sorted({run.engine_version for run in runs if run.engine_version})) or None,
+        expected_identity=expected_identity,
+        name=name,
+        run_ids=tuple(run_ids),
+    )
+
+
+_THINK_STATES = ("present", "forced_open", "unterminated", "absent")
+
+
+# -- selection of runs ---------------------------------------------------------------------------------
+
+
+def _model(session: Session, repo_id: str) -> WatchedModel:
+    model = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == repo_id))
+    if model is None:
+        known = ", ".join(session.scalars(sa.select(WatchedModel.repo_id).order_by(WatchedModel.repo_id))) or "none"
+        raise ModelNotFoundError(f"model {repo_id!r} is not in the database (known: {known}); run it first")
+    return model
+
+
+def _resolve_sha(session: Session, model: WatchedModel, sha: str) -> str:
+    """A full sha from a unique prefix, among the revisions that have runs or revision rows."""
+    candidates = set(
+        session.scalars(
+            sa.select(Run.revision_sha).where(
+                Run.model_id == model.id, Run.revision_sha.startswith(sha, autoescape=True)
+            )
+        )
+    ) | set(
+        session.scalars(
+            sa.select(Revision.sha).where(Revision.model_id == model.id, Revision.sha.startswith(sha, autoescape=True))
+        )
+    )
+    if not candidates:
+        raise ComparisonError(f"no run of {model.repo_id} at revision {sha!r}; run: drift-monitor run ...")
+    if len(candidates) > 1:
+        listed = ", ".join(sorted(c[:12] for c in candidates))
+        raise ComparisonError(f"revision {sha!r} is ambiguous for {model.repo_id} ({listed}); give more characters")
+    return candidates.pop()
+
+
+def _groups(session: Session, model: WatchedModel, sha: str) -> list[_Group]:
+    """Completed runs of one revision grouped by (suite content, sampling); of same-seed reruns the newest."""
+    runs = session.scalars(
+        sa.select(Run)
+        .join(ProbeSuite, ProbeSuite.id == Run.suite_id)
+        .where(Run.model_id == model.id, Run.revision_sha == sha, Run.status == _COMPLETED)
+        .order_by(Run.id)
+    ).all()
+    grouped: dict[tuple[str, str], dict[int, Run]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for run in runs:
+        key = (run.suite.content_hash, run.sampling_hash)
+        names[key] = run.suite.name
+        # Same seed means the same requests: a rerun with it repeats the samples (not new evidence).
+        grouped.setdefault(key, {})[run.seed] = run
+    return [
+        _Group(names[key], key[0], key[1], tuple(sorted(by_seed.values(), key=lambda r: r.id)))
+        for key, by_seed in sorted(grouped.items(), key=lambda item: names[item[0]])
+    ]
+
+
+def _paired_groups(
+    session: Session, model: WatchedModel, baseline_sha: str, candidate_sha: str
+) -> tuple[list[tuple[_Group, _Group]], list[str]]:
+    """Pair both sides' groups by (suite content, sampling); refuse when nothing pairs."""
+    groups_b = _groups(session, model, baseline_sha)
+    groups_c = _groups(session, model, candidate_sha)
+    for sha, groups in ((baseline_sha, groups_b), (candidate_sha, groups_c)):
+        if not groups:
+            raise ComparisonError(
+                f"no completed run of {model.repo_id} at {sha[:12]}; run: drift-monitor run --model {model.repo_id} "
+                f"--revision {sha}"
+            )
+    by_key_c = {(g.suite_hash, g.sampling_hash): g for g in groups_c}
+    pairs = [
+        (g, by_key_c[(g.suite_hash, g.sampling_hash)]) for g in groups_b if (g.suite_hash, g.sampling_hash) in by_key_c
+    ]
+    paired_b = {id(b) for b, _ in pairs}
+    paired_c = {id(c) for _, c in pairs}
+    unpaired_b = [g for g in groups_b if id(g) not in paired_b]
+    unpaired_c = [g for g in groups_c if id(g) not in paired_c]
+    if not pairs:
+        raise ComparisonError(_mismatch_message(baseline_sha, candidate_sha, groups_b, groups_c))
+    notes = []
+    for side, groups in (("baseline", unpaired_b), ("candidate", unpaired_c)):
+        for group in groups:
+            notes.append(
+                f"left out: the {side}'s {group.suite_name} run(s) (suite {group.suite_hash[:12]}, sampling "
+                f"{group.sampling_hash[:12]}) have no counterpart with the same suite content and sampling"
+            )
+    return pairs, notes
+
+
+def _mismatch_message(baseline_sha: str, candidate_sha: str, groups_b: list[_Group], groups_c: list[_Group]) -> str:
+    """Explain why nothing can be compared: which suite content or sampling differs."""
+    names_c = {g.suite_name: g for g in groups_c}
+    for group in groups_b:
+        other = names_c.get(group.suite_name)
+        if other is None:
+            continue
+        if other.suite_hash != group.suite_hash:
+            return (
+                f"the {group.suite_name} suite changed between the runs (content {group.suite_hash[:12]} at "
+                f"{baseline_sha[:12]} vs {other.suite_hash[:12]} at {candidate_sha[:12]}); "
+                "rerun both revisions with the same suite version"
+            )
+        return (
+            f"the {group.suite_name} runs used different sampling (sampling hash {group.sampling_hash[:12]} vs "
+            f"{other.sampling_hash[:12]}); rerun both revisions with the same sampling"
+        )
+    suites_b = ", ".join(g.suite_name for g in groups_b)
+    suites_c = ", ".join(g.suite_name for g in groups_c)
+    return f"no suite was run on both revisions (baseline: {suites_b}; candidate: {suites_c})"
+
+
+def _suite_key(pairs: Sequence[tuple[_Group, _Group]]) -> str:
+    return "+".join(f"{b.suite_name}@{b.suite_hash}/{b.sampling_hash}" for b, _ in pairs)
+
+
+def _side(
+    session: Session,
+    model: WatchedModel,
+    groups: Sequence[_Group],
+    sha: str,
+    suite_key: str,
+    policy: DriftPolicy | None,
+) -> tuple[ResponseSet, NoiseFloor | None]:
+    """One revision's response set over all paired suites, and its noise floor when it has reruns."""
+    prefix_needed = len(groups) > 1
+    sets: list[ResponseSet] = []
+    floors: list[NoiseFloor] = []
+    for group in groups:
+        prefix = f"{group.suite_name}/" if prefix_needed else ""
+        per_run = [
+            response_set_for_runs(
+                session, [run], name=sha, expected_identity=model.expected_identity, probe_prefix=prefix
+            )
+            for run in group.runs
+        ]
+        if len(per_run) >= 2:
+            floors.append(noise_floor(per_run, policy=policy))
+        sets.extend(per_run)
+    records = tuple(record for response_set in sets for record in response_set.records)
+    engines = sorted({s.engine for s in sets if s.engine})
+    versions = sorted({v for s in sets if s.engine_version for v in s.engine_version.split(", ")})
+    combined = ResponseSet(
+        records,
+        suite_hash=suite_key,
+        sampling={"suites": suite_key},
+        engine=", ".join(engines) or None,
+        engine_version=", ".join(versions) or None,
+        expected_identity=model.expected_identity,
+        name=sha,
+        run_ids=tuple(run_id for s in sets for run_id in s.run_ids),
+    )
+    return combined, _combine_floors(floors)
+
+
+def _combine_floors(floors: Sequence[NoiseFloor]) -> NoiseFloor | None:
+    """Several noise floors (per suite, per side) as one: largest effects, summed mismatch counts."""
+    if not floors:
+        return None
+    effects: dict[str, float] = {}
+    mismatches: dict[str, tuple[int, int]] = {}
+    for floor in floors:
+        for name, value in floor.effects.items():
+            effects[name] = max(effects.get(name, 0.0), value)
+        for name, (differ, n) in floor.mismatches.items():
+            before = mismatches.get(name, (0, 0))
+            mismatches[name] = (before[0] + differ, before[1] + n)
+    for name, (differ, n) in mismatches.items():
+        effects[name] = differ / n if n else 0.0
+    return NoiseFloor(
+        runs=sum(f.runs for f in floors), pairs=sum(f.pairs for f in floors), effects=effects, mismatches=mismatches
+    )
+
+
+def _existing(
+    session: Session,
+    model: WatchedModel,
+    baseline_sha: str,
+    candidate_sha: str,
+    baseline_runs: Iterable[Run],
+    candidate_runs: Iterable[Run],
+) -> Comparison | None:
+    wanted_b = sorted(run.id for run in baseline_runs)
+    wanted_c = sorted(run.id for run in candidate_runs)
+    for row in session.scalars(
+        sa.select(Comparison)
+        .where(
+            Comparison.model_id == model.id,
+            Comparison.baseline_sha == baseline_sha,
+            Comparison.candidate_sha == candidate_sha,
+            Comparison.kind == "revision",
+        )
+        .order_by(Comparison.id.desc())
+    ):
+        if sorted(row.baseline_run_ids) == wanted_b and sorted(row.candidate_run_ids) == wanted_c:
+            return row
+    return None
+
+
+def _earlier_shas(session: Session, model: WatchedModel, candidate_sha: str) -> list[str]:
+    """Revisions before the candidate, newest first: hub order when known, else order of first run."""
+    revisions = {r.sha: r for r in session.scalars(sa.select(Revision).where(Revision.model_id == model.id))}
+    first_run = dict(
+        session.execute(
+            sa.select(Run.revision_sha, sa.func.min(Run.id))
+            .where(Run.model_id == model.id, Run.status == _COMPLETED)
+            .group_by(Run.revision_sha)
+        ).all()
+    )
+    shas = set(first_run) | set(revisions)
+    candidate = revisions.get(candidate_sha)
+    if candidate is not None and all(sha in revisions for sha in first_run):
+        ordered = sorted((r for r in revisions.values() if r.seq < candidate.seq), key=lambda r: (r.seq, r.id))
+        return [r.sha for r in reversed(ordered) if r.sha in first_run]
+    if candidate_sha not in first_run:
+        return []
+    before = [sha for sha in shas if sha in first_run and first_run[sha] < first_run[candidate_sha]]
+    return sorted(before, key=lambda sha: first_run[sha], reverse=True)
+
+
+def _shas_with_runs(session: Session, model: WatchedModel) -> list[str]:
+    """Revisions with a completed run, oldest first (hub order when known, else run order)."""
+    revisions = {r.sha: r for r in session.scalars(sa.select(Revision).where(Revision.model_id == model.id))}
+    first_run = dict(
+        session.execute(
+            sa.select(Run.revision_sha, sa.func.min(Run.id))
+            .where(Run.model_id == model.id, Run.status == _COMPLETED)
+            .group_by(Run.revision_sha)
+        ).all()
+    )
+
+    def order(sha: str) -> tuple[int, int]:
+        revision = revisions.get(sha)
+        return (revision.seq if revision is not None else 1 << 30, first_run[sha])
+
+    return sorted(first_run, key=order)
+
+
+# -- labels and embeddings -----------------------------------------------------------------------------
+
+
+def _chunks(values: Sequence[_T]) -> Iterable[list[_T]]:
+    items = list(values)
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _classifier_version(session: Session, response_ids: Sequence[int]) -> str | None:
+    """The newest classifier version that labelled every one of these responses (else the most complete).
+
+    Baseline and candidate are read with one version, so a retrained classifier is never mistaken for drift.
+    """
+    if not response_ids:
+        return None
+    coverage: dict[str, int] = {}
+    newest: dict[str, str] = {}
+    for chunk in _chunks(response_ids):
+        for version, count, latest in session.execute(
+            sa.select(Label.classifier_version, sa.func.count(), sa.func.max(Label.created_at))
+            .where(Label.response_id.in_(chunk))
+            .group_by(Label.classifier_version)
+        ):
+            coverage[version] = coverage.get(version, 0) + int(count)
+            newest[version] = max(newest.get(version, ""), str(latest))
+    if not coverage:
+        return None
+    created = {
+        v: str(c) for v, c in session.execute(sa.select(ClassifierVersion.version, ClassifierVersion.created_at))
+    }
+    complete = [v for v, n in coverage.items() if n >= len(response_ids)]
+    if complete:
+        return max(complete, key=lambda v: (created.get(v, newest[v]), v))
+    return max(coverage, key=lambda v: (coverage[v], v))
+
+
+def _labels(session: Session, response_ids: Sequence[int], version: str) -> dict[int, tuple[str, str | None]]:
+    labels: dict[int, tuple[str, str | None]] = {}
+    for chunk in _chunks(response_ids):
+        for response_id, label, reasoning_label in session.execute(
+            sa.select(Label.response_id, Label.label, Label.reasoning_label).where(
+                Label.response_id.in_(chunk), Label.classifier_version == version
+            )
+        ):
+            labels[response_id] = (label, reasoning_label)
+    return labels
+
+
+def _embeddings(session: Session, hashes: Sequence[str], model_name: str | None) -> dict[str, np.ndarray]:
+    """Answer embeddings by text hash, from one embedding model (the given one, or the best covered)."""
+    wanted = sorted(set(hashes))
+    found: dict[str, dict[str, np.ndarray]] = {}
+    for chunk in _chunks(wanted):
+        query = sa.select(Embedding).where(Embedding.text_hash.in_(chunk))
+        if model_name is not None:
+            query = query.where(Embedding.model_name == model_name)
+        for row in session.scalars(query):
+            found.setdefault(row.model_name, {})[row.text_hash] = _vector(row)
+    if not found:
+        return {}
+    best = max(found, key=lambda name: (len(found[name]), name))
+    return found[best]
+
+
+def _vector(row: Embedding) -> np.ndarray:
+    raw = bytes(row.vector)
+    dtype = np.float32 if len(raw) == 4 * row.dim else np.float64
+    vector = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+    if vector.size != row.dim:
+        raise ComparisonError(f"embedding {row.id} has {vector.size} values, expected {row.dim}; re-embed it")
+    return vector
+
+
+def _embedding_notes(baseline: ResponseSet, candidate: ResponseSet) -> list[str]:
+    missing = sum(r.embedding is None for r in (*baseline.records, *candidate.records))
+    if not missing:
+        return []
+    total = len(baseline) + len(candidate)
+    if missing == total:
+        return ["no answer embeddings stored: the embedding metric was skipped (run: drift-monitor analyze)"]
+    return [f"{missing} of {total} responses have no stored answer embedding; the embedding metric uses the rest"]
