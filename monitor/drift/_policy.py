@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -123,6 +123,31 @@ class NoiseFloor:
     pairs: int
     effects: Mapping[str, float] = field(default_factory=dict)
     mismatches: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def combine(cls, floors: Sequence[NoiseFloor]) -> NoiseFloor | None:
+        """Several noise floors (per suite, baseline and candidate reruns) as one.
+
+        Keeps the largest effect per metric and pools the greedy mismatch counts; None when given none.
+        """
+        if not floors:
+            return None
+        effects: dict[str, float] = {}
+        mismatches: dict[str, tuple[int, int]] = {}
+        for floor in floors:
+            for name, value in floor.effects.items():
+                effects[name] = max(effects.get(name, 0.0), value)
+            for name, (differ, n) in floor.mismatches.items():
+                before = mismatches.get(name, (0, 0))
+                mismatches[name] = (before[0] + differ, before[1] + n)
+        for name, (differ, n) in mismatches.items():
+            effects[name] = differ / n if n else 0.0
+        return cls(
+            runs=sum(f.runs for f in floors),
+            pairs=sum(f.pairs for f in floors),
+            effects=effects,
+            mismatches=mismatches,
+        )
 
     def effect(self, name: str) -> float | None:
         """Observed run-to-run effect for a metric, if the reruns measured it."""

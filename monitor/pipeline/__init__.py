@@ -16,6 +16,7 @@ from monitor.pipeline._compare import (
     find_baseline_sha,
     response_set_for_runs,
 )
+from monitor.pipeline._compare_files import ExportRecord, compare_files, read_export, response_sets_from_export
 from monitor.pipeline._cycle import (
     CycleObserver,
     CycleReport,
@@ -62,6 +63,7 @@ __all__ = [
     "CycleObserver",
     "CycleReport",
     "EndpointCheck",
+    "ExportRecord",
     "OnChange",
     "OnFailure",
     "PendingRun",
@@ -72,6 +74,7 @@ __all__ = [
     "alert_callbacks",
     "analyze_pending",
     "check_endpoint",
+    "compare_files",
     "compare_new_revisions",
     "compare_revisions",
     "compare_with_baseline",
@@ -90,9 +93,11 @@ __all__ = [
     "poll_watched",
     "process_pending",
     "raise_pending_alerts",
+    "read_export",
     "register_classifier",
     "resolve_model",
     "response_set_for_runs",
+    "response_sets_from_export",
     "reviewer_examples",
     "run_cycle",
     "run_pending",

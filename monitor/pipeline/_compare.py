@@ -117,7 +117,7 @@ def compare_revisions(
                 return DriftReport.from_json(existing.report), existing.id
         baseline_set, floor_b = _side(session, model, [b for b, _ in pairs], baseline_sha, suite_key, policy)
         candidate_set, floor_c = _side(session, model, [c for _, c in pairs], candidate_sha, suite_key, policy)
-        floor = _combine_floors([f for f in (floor_b, floor_c) if f is not None])
+        floor = NoiseFloor.combine([f for f in (floor_b, floor_c) if f is not None])
         report = compare(baseline_set, candidate_set, policy=policy, noise_floor=floor)
         notes += _embedding_notes(baseline_set, candidate_set)
         report = replace(report, notes=(*report.notes, *notes))
@@ -467,26 +467,7 @@ def _side(
         name=sha,
         run_ids=tuple(run_id for s in sets for run_id in s.run_ids),
     )
-    return combined, _combine_floors(floors)
-
-
-def _combine_floors(floors: Sequence[NoiseFloor]) -> NoiseFloor | None:
-    """Several noise floors (per suite, per side) as one: largest effects, summed mismatch counts."""
-    if not floors:
-        return None
-    effects: dict[str, float] = {}
-    mismatches: dict[str, tuple[int, int]] = {}
-    for floor in floors:
-        for name, value in floor.effects.items():
-            effects[name] = max(effects.get(name, 0.0), value)
-        for name, (differ, n) in floor.mismatches.items():
-            before = mismatches.get(name, (0, 0))
-            mismatches[name] = (before[0] + differ, before[1] + n)
-    for name, (differ, n) in mismatches.items():
-        effects[name] = differ / n if n else 0.0
-    return NoiseFloor(
-        runs=sum(f.runs for f in floors), pairs=sum(f.pairs for f in floors), effects=effects, mismatches=mismatches
-    )
+    return combined, NoiseFloor.combine(floors)
 
 
 def _existing(

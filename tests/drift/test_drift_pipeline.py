@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -14,25 +13,12 @@ from monitor.db import (
     ClassifierVersion,
     Comparison,
     Database,
-    Embedding,
-    Label,
-    ProbeSuite,
-    Response,
-    ResponseAnalysis,
-    Revision,
-    Run,
-    WatchedModel,
     open_database,
-    utcnow,
 )
 from monitor.drift import DriftReport
 from monitor.errors import ComparisonError, ModelNotFoundError
 from monitor.pipeline import compare_new_revisions, compare_revisions, compare_with_baseline
-
-REPO = "org/model"
-SHA = {name: hashlib.sha1(name.encode()).hexdigest() for name in ("one", "two", "three")}
-CENTRES = np.random.default_rng(99).normal(size=(4, 8))
-LABEL_INDEX = {"deepseek": 0, "openai": 1, "none": 2}
+from tests.drift._db import REPO, SHA, setup_model, store_run
 
 
 @pytest.fixture
@@ -42,120 +28,10 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _setup(db: Database, shas: Sequence[str] = ("one", "two")) -> None:
-    with db.session() as session:
-        model = WatchedModel(repo_id=REPO, expected_identity="deepseek")
-        session.add(model)
-        session.flush()
-        for seq, name in enumerate(shas):
-            session.add(Revision(model_id=model.id, sha=SHA[name], seq=seq))
-        session.add(ProbeSuite(name="identity", content_hash="a" * 64, content={}))
-        session.add(ProbeSuite(name="identity", content_hash="b" * 64, content={}))
-        session.add(ProbeSuite(name="reasoning", content_hash="c" * 64, content={}))
-        session.add(ClassifierVersion(version="v1", path="builtin"))
-
-
-def _store_run(
-    db: Database,
-    sha: str,
-    mix: Sequence[float],
-    *,
-    seed: int = 0,
-    rng_seed: int = 0,
-    suite_hash: str = "a" * 64,
-    sampling_hash: str = "s" * 64,
-    analysed: bool = True,
-    engine_version: str = "transformers 4.46",
-    versions: Sequence[str] = ("v1",),
-    probes: int = 12,
-    samples: int = 8,
-) -> int:
-    rng = np.random.default_rng(rng_seed)
-    with db.session() as session:
-        model = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == REPO))
-        suite = session.scalar(sa.select(ProbeSuite).where(ProbeSuite.content_hash == suite_hash))
-        assert model is not None and suite is not None
-        run = Run(
-            model_id=model.id,
-            revision_sha=SHA[sha],
-            suite_id=suite.id,
-            engine="transformers",
-            engine_version=engine_version,
-            sampling={"temperature": 0.6},
-            sampling_hash=sampling_hash,
-            seed=seed,
-            samples=samples,
-            status="completed",
-        )
-        session.add(run)
-        session.flush()
-        for probe in range(probes):
-            for sample in range(samples):
-                if suite.name == "reasoning":
-                    correct = bool(rng.random() < mix[probe % len(mix)])
-                    label, answer = "none", "\\boxed{7}" if correct else "\\boxed{3}"
-                else:
-                    correct = None
-                    label = ("deepseek", "openai", "none")[int(rng.choice(3, p=mix))]
-                    answer = f"I am {label}, variant {int(rng.integers(3))}."
-                response = Response(
-                    run_id=run.id,
-                    probe_id=f"p{probe:02d}",
-                    sample_index=sample,
-                    category=suite.name,
-                    prompt=[{"role": "user", "content": "who are you?"}],
-                    raw_text=f"<think>hmm</think>{answer}",
-                    completion_tokens=int(rng.integers(50, 500)),
-                    finish_reason="stop",
-                )
-                session.add(response)
-                session.flush()
-                if not analysed:
-                    continue
-                answer_hash = hashlib.sha256(answer.encode()).hexdigest()
-                session.add(
-                    ResponseAnalysis(
-                        response_id=response.id,
-                        analyzer_version="1",
-                        reasoning_text="hmm",
-                        answer_text=answer,
-                        think_state="present",
-                        answer_chars=len(answer),
-                        language="en",
-                        prompt_language="en",
-                        answer_hash=answer_hash,
-                        extracted_answer="7" if correct else ("3" if correct is False else None),
-                        correct=correct,
-                    )
-                )
-                for version in versions:
-                    session.add(
-                        Label(
-                            response_id=response.id,
-                            classifier_version=version,
-                            label=label,
-                            confidence=0.9,
-                            created_at=utcnow(),
-                        )
-                    )
-                if session.scalar(sa.select(Embedding.id).where(Embedding.text_hash == answer_hash)) is None:
-                    vector = CENTRES[LABEL_INDEX.get(label, 3)] + 0.1 * rng.normal(size=8)
-                    session.add(
-                        Embedding(
-                            text_hash=answer_hash,
-                            model_name="all-MiniLM-L6-v2",
-                            dim=8,
-                            vector=vector.astype(np.float32).tobytes(),
-                        )
-                    )
-                    session.flush()
-        return run.id
-
-
 def test_compare_revisions_stores_the_report_once(database: Database) -> None:
-    _setup(database)
-    _store_run(database, "one", (0.85, 0.05, 0.10), rng_seed=1)
-    _store_run(database, "two", (0.45, 0.45, 0.10), rng_seed=2)
+    setup_model(database)
+    store_run(database, "one", (0.85, 0.05, 0.10), rng_seed=1)
+    store_run(database, "two", (0.45, 0.45, 0.10), rng_seed=2)
     report, comparison_id = compare_revisions(database, REPO, SHA["one"][:10], SHA["two"])
     assert report.drift and report.severity == "major"
     assert report.metric("claim_rate:openai").flagged
@@ -173,11 +49,11 @@ def test_compare_revisions_stores_the_report_once(database: Database) -> None:
 
 
 def test_reruns_of_a_revision_give_the_noise_floor(sqlite_db: Database) -> None:
-    _setup(sqlite_db)
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=1, rng_seed=1)
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=2, rng_seed=3)
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=2, rng_seed=4)  # same seed: replaces the previous
-    _store_run(sqlite_db, "two", (0.85, 0.05, 0.10), rng_seed=2, engine_version="transformers 4.50")
+    setup_model(sqlite_db)
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=1, rng_seed=1)
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=2, rng_seed=3)
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10), seed=2, rng_seed=4)  # same seed: replaces the previous
+    store_run(sqlite_db, "two", (0.85, 0.05, 0.10), rng_seed=2, engine_version="transformers 4.50")
     report, _ = compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"], store=False)
     assert report.noise_floor is not None and report.noise_floor.runs == 2
     assert "claim_rate:openai" in report.noise_floor.effects
@@ -187,10 +63,10 @@ def test_reruns_of_a_revision_give_the_noise_floor(sqlite_db: Database) -> None:
 
 
 def test_suite_or_sampling_changes_refuse_the_comparison(sqlite_db: Database) -> None:
-    _setup(sqlite_db, ("one", "two", "three"))
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
-    _store_run(sqlite_db, "two", (0.85, 0.05, 0.10), suite_hash="b" * 64)
-    _store_run(sqlite_db, "three", (0.85, 0.05, 0.10), sampling_hash="t" * 64)
+    setup_model(sqlite_db, ("one", "two", "three"))
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
+    store_run(sqlite_db, "two", (0.85, 0.05, 0.10), suite_hash="b" * 64)
+    store_run(sqlite_db, "three", (0.85, 0.05, 0.10), sampling_hash="t" * 64)
     with pytest.raises(ComparisonError, match="identity suite changed between the runs"):
         compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"])
     with pytest.raises(ComparisonError, match="different sampling"):
@@ -198,9 +74,9 @@ def test_suite_or_sampling_changes_refuse_the_comparison(sqlite_db: Database) ->
 
 
 def test_unanalysed_runs_and_unknown_names_are_clear_errors(sqlite_db: Database) -> None:
-    _setup(sqlite_db)
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
-    run_id = _store_run(sqlite_db, "two", (0.85, 0.05, 0.10), analysed=False)
+    setup_model(sqlite_db)
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
+    run_id = store_run(sqlite_db, "two", (0.85, 0.05, 0.10), analysed=False)
     with pytest.raises(ComparisonError, match=f"not analysed yet; run: drift-monitor analyze --run {run_id}"):
         compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"])
     with pytest.raises(ModelNotFoundError, match="'org/other' is not in the database"):
@@ -212,23 +88,23 @@ def test_unanalysed_runs_and_unknown_names_are_clear_errors(sqlite_db: Database)
 
 
 def test_labels_come_from_one_classifier_version(sqlite_db: Database) -> None:
-    _setup(sqlite_db)
+    setup_model(sqlite_db)
     with sqlite_db.session() as session:
         session.add(ClassifierVersion(version="v2", path="trained"))
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10), versions=("v1", "v2"))
-    _store_run(sqlite_db, "two", (0.85, 0.05, 0.10), versions=("v1",))
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10), versions=("v1", "v2"))
+    store_run(sqlite_db, "two", (0.85, 0.05, 0.10), versions=("v1",))
     # v2 labelled only the baseline: both sides are read with v1, which labelled everything.
     report, _ = compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"], store=False)
     assert not report.drift
 
 
 def test_suites_are_paired_and_reported_together(sqlite_db: Database) -> None:
-    _setup(sqlite_db)
+    setup_model(sqlite_db)
     accuracy = np.random.default_rng(5).beta(0.7, 0.3, size=12)
-    _store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
-    _store_run(sqlite_db, "one", tuple(accuracy), suite_hash="c" * 64, samples=4)
-    _store_run(sqlite_db, "two", (0.85, 0.05, 0.10), rng_seed=7)
-    _store_run(sqlite_db, "two", tuple(accuracy * 0.2), suite_hash="c" * 64, samples=4, rng_seed=8)
+    store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
+    store_run(sqlite_db, "one", tuple(accuracy), suite_hash="c" * 64, samples=4)
+    store_run(sqlite_db, "two", (0.85, 0.05, 0.10), rng_seed=7)
+    store_run(sqlite_db, "two", tuple(accuracy * 0.2), suite_hash="c" * 64, samples=4, rng_seed=8)
     report, comparison_id = compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"])
     assert report.metric("accuracy").flagged and report.severity == "major"
     assert report.metric("claim_rate:openai").n_baseline == 96
@@ -238,10 +114,10 @@ def test_suites_are_paired_and_reported_together(sqlite_db: Database) -> None:
 
 
 def test_each_new_revision_is_compared_with_its_baseline(database: Database) -> None:
-    _setup(database, ("one", "two", "three"))
-    _store_run(database, "one", (0.85, 0.05, 0.10), rng_seed=1)
-    _store_run(database, "two", (0.85, 0.05, 0.10), rng_seed=2)
-    _store_run(database, "three", (0.40, 0.50, 0.10), rng_seed=3)
+    setup_model(database, ("one", "two", "three"))
+    store_run(database, "one", (0.85, 0.05, 0.10), rng_seed=1)
+    store_run(database, "two", (0.85, 0.05, 0.10), rng_seed=2)
+    store_run(database, "three", (0.40, 0.50, 0.10), rng_seed=3)
     assert compare_with_baseline(database, REPO, SHA["one"]) is None
     outcomes, errors = compare_new_revisions(database)
     assert errors == []
