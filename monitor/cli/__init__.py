@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from monitor.cli import _db  # noqa: F401  (registers commands)
+from monitor.cli import _drift  # noqa: F401  (registers commands)
 from monitor.cli import _dashboard  # noqa: F401  (registers commands)
 from monitor.cli import _hub  # noqa: F401  (registers commands)
 from monitor.cli import _probes  # noqa: F401  (registers commands)
