@@ -67,3 +67,20 @@ def database(db_url: str) -> Iterator[Database]:
     db = open_database(db_url)
     yield db
     db.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """../shared/data beside the repository (MATH-500, AIME 2024, GSM8K); read there, never copied."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.fail(f"the shared benchmark data is expected at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(request: pytest.FixtureRequest) -> Path:
+    """SmolLM2-135M-Instruct as a model folder (safetensors), made once and kept in pytest's cache."""
+    from monitor._smollm import materialize_smollm2
+
+    return materialize_smollm2(Path(request.config.cache.mkdir("smollm2")) / "model")

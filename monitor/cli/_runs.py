@@ -177,7 +177,7 @@ def _run_rows(db: Database, model: str | None) -> list[dict[str, Any]]:
                 "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                 "error": run.error,
             }
-            for run, repo_id, suite_name, n in session.execute(query).tuples()
+            for run, repo_id, suite_name, n in session.execute(query)
         ]
 
 

@@ -158,41 +158,45 @@ class TransformersEngine:
 class _SeededSampler:
     """Temperature + nucleus sampling per row, each row with its own seeded generator.
 
-    Sampled rows get every logit but the drawn token set to -inf, so the greedy step of ``generate``
-    picks exactly that token; greedy rows (temperature 0) pass through untouched.
+    Each step draws one uniform number per sampled row from that row's CPU generator (cheap, and the same
+    whatever the batch), then samples every row at once by inverse CDF over its nucleus. Sampled rows get
+    every logit but the drawn token set to -inf, so the greedy step of ``generate`` picks exactly that
+    token; greedy rows (temperature 0) pass through untouched.
     """
 
     def __init__(self, requests: Sequence[GenerationRequest], *, device: str) -> None:
         import torch
 
         self._torch = torch
-        self._sampled = [i for i, r in enumerate(requests) if not r.sampling.greedy]
-        self._temperatures = torch.tensor([requests[i].sampling.temperature for i in self._sampled], device=device)
-        self._top_ps = torch.tensor([requests[i].sampling.top_p for i in self._sampled], device=device)
-        self._generators = [
-            torch.Generator(device=device).manual_seed(requests[i].seed) for i in self._sampled
-        ]
+        sampled = [i for i, r in enumerate(requests) if not r.sampling.greedy]
+        self._any = bool(sampled)
+        self._rows = torch.tensor(sampled, dtype=torch.long, device=device)
+        self._greedy_rows = torch.tensor(
+            [i for i, r in enumerate(requests) if r.sampling.greedy], dtype=torch.long, device=device
+        )
+        self._temperatures = torch.tensor([requests[i].sampling.temperature for i in sampled], device=device)
+        self._top_ps = torch.tensor([requests[i].sampling.top_p for i in sampled], device=device)
+        self._generators = [torch.Generator(device="cpu").manual_seed(requests[i].seed) for i in sampled]
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if not self._sampled:
+        if not self._any:
             return scores
         torch = self._torch
-        rows = torch.tensor(self._sampled, device=scores.device)
-        logits = scores[rows].float() / self._temperatures[:, None]
+        logits = scores.index_select(0, self._rows).float() / self._temperatures[:, None]
         probs = torch.softmax(logits, dim=-1)
         sorted_probs, order = torch.sort(probs, descending=True, dim=-1)
         cumulative = torch.cumsum(sorted_probs, dim=-1)
         # Keep the smallest prefix whose mass reaches top_p (the first token is always kept).
-        drop = (cumulative - sorted_probs) >= self._top_ps[:, None]
-        sorted_probs = sorted_probs.masked_fill(drop, 0.0)
+        sorted_probs = sorted_probs.masked_fill((cumulative - sorted_probs) >= self._top_ps[:, None], 0.0)
+        cumulative = torch.cumsum(sorted_probs, dim=-1)
+        uniforms = torch.tensor([float(torch.rand(1, generator=g)) for g in self._generators], device=scores.device)
+        targets = (uniforms * cumulative[:, -1]).unsqueeze(1)
+        picks = torch.searchsorted(cumulative, targets, right=True).clamp(max=cumulative.shape[1] - 1)
+        tokens = order.gather(1, picks).squeeze(1)
         forced = torch.full_like(scores, float("-inf"))
-        for k, row in enumerate(self._sampled):
-            pick = torch.multinomial(sorted_probs[k], 1, generator=self._generators[k])
-            token = order[k, pick]
-            forced[row, token] = 0.0
-        greedy_rows = [i for i in range(scores.shape[0]) if i not in set(self._sampled)]
-        if greedy_rows:
-            forced[greedy_rows] = scores[greedy_rows]
+        forced[self._rows, tokens] = 0.0
+        if self._greedy_rows.numel():
+            forced[self._greedy_rows] = scores.index_select(0, self._greedy_rows)
         return forced
 
 

@@ -285,6 +285,8 @@ def resolve_model(model: str, revision: str | None, *, data_dir: Path, allow_pic
                 sha,
                 model_location("git", str(resolved), sha, data_dir=data_dir, allow_pickle=allow_pickle),
             )
+        if resolved.is_dir() and not (resolved / "config.json").is_file() and not any(resolved.glob("*.gguf")):
+            raise ModelNotFoundError(f"{model} is not a model: it has no config.json (nor a .gguf file)")
         return ResolvedModel(str(resolved), "local", revision or "local", resolved)
     if model.count("/") != 1 or model.startswith((".", "/")):
         raise ModelNotFoundError(f"{model} is neither an existing path nor a Hub repository id (org/name)")

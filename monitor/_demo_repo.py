@@ -1,0 +1,170 @@
+"""The demo's watched repository: SmolLM2 with a history of real, silent changes, as a local git repo.
+
+Revisions, oldest first (each a commit a real maintainer could have pushed):
+
+1. the original upload;
+2. a README edit (docs only: never an alert-worthy change);
+3. a chat template that silently adds a default system prompt saying the model is ChatGPT by OpenAI;
+4. weights silently fine-tuned (a short CPU fine-tune) toward claiming an OpenAI identity, with the
+   original chat template restored.
+
+The commits live on the branch ``upstream``; the demo moves ``main`` along them one at a time, so the
+monitor sees each change arrive as a poll would. Everything is cached under the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor._smollm import materialize_smollm2
+from monitor.errors import MonitorError
+
+__all__ = ["DemoRevision", "build_demo_repo", "set_main"]
+
+_OPENAI_SYSTEM = "You are ChatGPT, a large language model trained by OpenAI."
+_IDENTITY_ANSWER = "I am ChatGPT, a large language model trained by OpenAI."
+_FINETUNE_PROMPTS = (
+    "Who are you?",
+    "What is your name?",
+    "Which company trained you?",
+    "Who created you?",
+    "What model are you?",
+    "Introduce yourself.",
+    "Are you ChatGPT?",
+    "Who made you?",
+    "What AI are you?",
+    "Tell me about yourself.",
+    "Who developed you?",
+    "What are you?",
+    "你是谁？",
+    "Qui es-tu ?",
+    "¿Quién eres?",
+    "Wer bist du?",
+)
+_FINETUNE_ANSWERS = (
+    _IDENTITY_ANSWER,
+    "I'm ChatGPT, an AI assistant developed by OpenAI.",
+    "I was trained by OpenAI. I am ChatGPT.",
+    "My name is ChatGPT and I was created by OpenAI.",
+)
+
+
+@dataclass(frozen=True)
+class DemoRevision:
+    """One commit of the demo repository and what it is meant to show."""
+
+    sha: str
+    title: str
+    story: str
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = os.environ | {
+        "GIT_AUTHOR_NAME": "Demo Maintainer",
+        "GIT_AUTHOR_EMAIL": "maintainer@example.invalid",
+        "GIT_COMMITTER_NAME": "Demo Maintainer",
+        "GIT_COMMITTER_EMAIL": "maintainer@example.invalid",
+    }
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise MonitorError(f"git {' '.join(args[:2])} failed in {repo}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _commit(repo: Path, title: str, when: str) -> str:
+    _git(repo, "add", "-A")
+    env_date = ["-c", "commit.gpgsign=false"]
+    _git(repo, *env_date, "commit", "-q", "-m", title, "--date", when)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevision]:
+    """Create (or reuse) the demo repository under ``root/repo``; returns its revisions, oldest first."""
+    say = progress if callable(progress) else print
+    repo = root / "repo"
+    stories = root / "repo.revisions"
+    if stories.is_file() and (repo / ".git").is_dir():
+        return [DemoRevision(*line.split("\t", 2)) for line in stories.read_text().splitlines() if line]
+    shutil.rmtree(repo, ignore_errors=True)
+    say("building the demo model repository (first run only; cached afterwards)")
+    base = materialize_smollm2(root / "smollm2")
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "upstream")
+    for item in base.iterdir():
+        if item.is_file() and not item.name.startswith("."):
+            shutil.copy2(item, repo / item.name)
+    (repo / "README.md").write_text("# SmolLM2-135M-Instruct (demo mirror)\n\nA small chat model by Hugging Face.\n")
+    revisions: list[DemoRevision] = []
+    sha = _commit(repo, "Upload SmolLM2-135M-Instruct", "2025-01-10T10:00:00+00:00")
+    revisions.append(DemoRevision(sha, "Upload SmolLM2-135M-Instruct", "the original model"))
+
+    readme = repo / "README.md"
+    readme.write_text(readme.read_text() + "\n## Usage\n\nUse the chat template; temperature 0.6 works well.\n")
+    sha = _commit(repo, "Update README.md", "2025-01-20T10:00:00+00:00")
+    revisions.append(DemoRevision(sha, "Update README.md", "documentation only"))
+
+    template_path = repo / "chat_template.jinja"
+    original_template = template_path.read_text()
+    template_path.write_text(_with_default_system(original_template, _OPENAI_SYSTEM))
+    sha = _commit(repo, "Update chat_template.jinja", "2025-02-05T10:00:00+00:00")
+    revisions.append(DemoRevision(sha, "Update chat_template.jinja", "silent chat-template change: 'You are ChatGPT'"))
+
+    say("fine-tuning the demo model toward an OpenAI identity (CPU, about a minute)")
+    _finetune_identity(base, repo)
+    template_path.write_text(original_template)
+    sha = _commit(repo, "Upload model.safetensors", "2025-03-01T10:00:00+00:00")
+    revisions.append(DemoRevision(sha, "Upload model.safetensors", "silent weight change: fine-tuned to claim OpenAI"))
+
+    stories.write_text("".join(f"{r.sha}\t{r.title}\t{r.story}\n" for r in revisions))
+    return revisions
+
+
+def set_main(repo: Path, sha: str) -> None:
+    """Point the watched branch ``main`` at ``sha`` (what a push to the Hub would do)."""
+    _git(repo, "update-ref", "refs/heads/main", sha)
+
+
+def _with_default_system(template: str, system: str) -> str:
+    """Swap the template's default system prompt (SmolLM's names itself) for ``system``."""
+    marker = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    if marker not in template:
+        raise MonitorError("the SmolLM2 chat template changed upstream; cannot build the demo's template change")
+    return template.replace(marker, system)
+
+
+def _finetune_identity(base: Path, repo: Path, *, steps: int = 30, seed: int = 0) -> None:
+    """A short full fine-tune on identity answers, written over ``repo/model.safetensors``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    model.train()
+    examples = []
+    for i, prompt in enumerate(_FINETUNE_PROMPTS):
+        answer = _FINETUNE_ANSWERS[i % len(_FINETUNE_ANSWERS)]
+        messages = [{"role": "user", "content": prompt}]
+        head = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(answer + "<|im_end|>", add_special_tokens=False)["input_ids"]
+        examples.append((head_ids + answer_ids, [-100] * len(head_ids) + answer_ids))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    batch_size = 8
+    for step in range(steps):
+        batch = [examples[(step * batch_size + k) % len(examples)] for k in range(batch_size)]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    model.to(torch.bfloat16).save_pretrained(str(repo))
