@@ -92,7 +92,15 @@ def configure_logging(*, json_lines: bool = False, level: str = "INFO", stream: 
     root.addHandler(handler)
     root.setLevel(numeric)
     # Libraries that narrate every request at INFO would drown the service's own events.
-    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "apprise", "httpx", "urllib3", "filelock"):
+    for noisy in (
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+        "apprise",
+        "httpx",
+        "urllib3",
+        "filelock",
+        "sentence_transformers",
+    ):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     scheduler_logger = logging.getLogger("apscheduler.scheduler")
     if not any(isinstance(existing, _SkippedRunFilter) for existing in scheduler_logger.filters):

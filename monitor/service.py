@@ -52,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor._logging import log_event
 from monitor.alerts import AlertChannel, DeliveryPolicy, deliver_pending
+from monitor.analysis import Embedder
 from monitor.config import MonitorConfig, ScheduleConfig
 from monitor.db import Alert, Database, Revision, ServiceLease, WatchedModel, utcnow
 from monitor.errors import ConfigError, MonitorError, ServiceError
@@ -357,6 +358,8 @@ class Service:
         self._jobs_idle = threading.Condition()
         self._failure: MonitorError | None = None
         self._starting = False
+        self._last_errors: list[str] = []
+        self._embedder = Embedder()  # loaded on first use, then kept for the life of the service
         self.port: int | None = None
 
     # -- entry points
@@ -588,11 +591,19 @@ class Service:
     def _process(self) -> None:
         with self._generation_lock:
             report = process_pending(
-                self.db, self.config, data_dir=self.data_dir, stop=self.stop_event, observer=self.metrics
+                self.db,
+                self.config,
+                data_dir=self.data_dir,
+                stop=self.stop_event,
+                observer=self.metrics,
+                embedder=self._embedder,
             )
         self._last_process = utcnow()
         self.metrics.last_cycle.set(time.time())
-        if report.runs_completed or report.runs_failed or report.alerts_raised or report.errors:
+        # Refused comparisons repeat every pass: report them when they change, not every few minutes.
+        new_errors = report.errors != self._last_errors
+        self._last_errors = list(report.errors)
+        if report.runs_completed or report.runs_failed or report.analysed or report.comparisons or new_errors:
             log_event(logger, "process.finished", **_report_fields(report))
         if report.alerts_raised:
             self._wake("deliver")

@@ -44,6 +44,9 @@ def serve(
 
     settings = _common.settings()
     configure_logging(json_lines=settings.log_json, level=settings.log_level)
+    # Progress bars (model loading, downloads) would break "one line per event"; the worker inherits this.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     config = _common.config(settings)
     channels = build_channels(config.channels, base_dir=settings.config.parent if settings.config else None)
     db = _common.database(settings)
@@ -70,8 +73,8 @@ def serve(
         summary = (
             f"cycle done: {report.polls} polls ({report.poll_failures} failed), {report.changes} changes, "
             f"{report.runs_completed} runs completed, {report.runs_failed} failed, {report.responses} responses, "
-            f"{report.comparisons} comparisons, {report.alerts_raised} alerts raised, {report.delivered} delivered, "
-            f"{report.alerts_pending} pending"
+            f"{report.comparisons} comparisons, {report.alerts_raised} alerts raised, {report.delivered} deliveries "
+            f"sent, {report.alerts_pending} alerts pending"
         )
         typer.echo(summary)
         for error in report.errors:

@@ -34,6 +34,7 @@ from monitor.alerts import (
     run_failed_alert,
     run_failed_key,
 )
+from monitor.analysis import Embedder
 from monitor.config import MonitorConfig, WatchedModelConfig
 from monitor.db import (
     Alert,
@@ -41,6 +42,8 @@ from monitor.db import (
     Comparison,
     Database,
     ProbeSuite,
+    Response,
+    ResponseAnalysis,
     Revision,
     Run,
     WatchedModel,
@@ -49,6 +52,8 @@ from monitor.db import (
 from monitor.engines import EngineSpec
 from monitor.errors import MonitorError, ServiceError
 from monitor.hub import BEHAVIOUR_KINDS, RevisionSource
+from monitor.pipeline._analyze import analyze_pending
+from monitor.pipeline._compare import compare_new_revisions
 from monitor.pipeline._endpoint import check_endpoint, endpoint_spec
 from monitor.pipeline._poll import ChangeRecord, PollResult, poll_model
 from monitor.pipeline._run import RunOutcome, model_location, plan_run, run_suite
@@ -448,8 +453,12 @@ def process_pending(
     model_ids: Sequence[int] | None = None,
     stop: threading.Event | None = None,
     observer: CycleObserver | None = None,
+    embedder: Embedder | None = None,
 ) -> CycleReport:
-    """All pending work of the given models (all by default): runs, then analysis, comparisons, alerts."""
+    """All pending work of the given models (all by default): runs, then analysis, comparisons, alerts.
+
+    ``embedder`` lets a long-running caller keep the sentence-embedding model loaded between passes.
+    """
     stop = stop or threading.Event()
     report = CycleReport()
     if model_ids is None:
@@ -477,16 +486,49 @@ def process_pending(
             else:
                 report.runs_failed += 1
     if not stop.is_set():
-        report.add(_analyse_and_compare(db, config, model_ids=model_ids, data_dir=data_dir))
+        report.add(_analyse_and_compare(db, config, model_ids=model_ids, embedder=embedder))
     report.alerts_raised += raise_pending_alerts(db, config)
     return report
 
 
 def _analyse_and_compare(
-    db: Database, config: MonitorConfig, *, model_ids: Sequence[int], data_dir: Path
+    db: Database, config: MonitorConfig, *, model_ids: Sequence[int], embedder: Embedder | None = None
 ) -> CycleReport:
-    """Analysis of unanalysed responses, then the missing comparisons (filled in as those steps land)."""
-    return CycleReport()
+    """Analyse unanalysed responses, then make the missing comparisons (each revision with its baseline)."""
+    report = CycleReport()
+    with db.session() as session:
+        unanalysed = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Response)
+            .where(~sa.exists().where(ResponseAnalysis.response_id == Response.id))
+        )
+        repos = list(session.scalars(sa.select(WatchedModel.repo_id).where(WatchedModel.id.in_(list(model_ids)))))
+    if unanalysed:
+        try:
+            summary = analyze_pending(db, embedder=embedder)
+        except MonitorError as exc:
+            report.errors.append(f"analysis: {exc}")
+            return report
+        report.analysed = summary.analysed
+        log_event(logger, "analysis.finished", analysed=summary.analysed, seconds=round(summary.seconds, 1))
+    if not repos:
+        return report
+    outcomes, errors = compare_new_revisions(db, config=config, repo_ids=repos)
+    for outcome in outcomes:
+        if outcome.created:
+            report.comparisons += 1
+            log_event(
+                logger,
+                "comparison.stored",
+                model=outcome.repo_id,
+                baseline=outcome.baseline_sha[:12],
+                candidate=outcome.candidate_sha[:12],
+                drift=outcome.report.drift,
+                severity=outcome.report.severity,
+                comparison=outcome.comparison_id,
+            )
+    report.errors.extend(errors)
+    return report
 
 
 # -- alerts -----------------------------------------------------------------------------------------
@@ -559,6 +601,7 @@ def run_cycle(
     stop = stop or threading.Event()
     observer = observer or CycleObserver()
     report = CycleReport()
+    alerts_before = _alert_count(db)
     model_ids = sync_watched_models(db, config)
     for model_id in model_ids:
         if stop.is_set():
@@ -578,5 +621,11 @@ def run_cycle(
     report.delivered += stats.sent
     report.delivery_failures += stats.failed
     report.alerts_pending = stats.pending
+    report.alerts_raised = _alert_count(db) - alerts_before  # in polls' transactions and in the sweep
     report.stopped = report.stopped or stop.is_set()
     return report
+
+
+def _alert_count(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(Alert)) or 0)

@@ -47,6 +47,7 @@ name = "hook"
 url = "{hook_url}"
 
 [alerts]
+max_attempts = 1000
 backoff_base_s = 0.5
 backoff_max_s = 2.0
 """
@@ -113,6 +114,7 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
     second = start_serve(*args, env=env, log=log)
     try:
         wait_for(lambda: _runs_done(db) == 2, timeout=600, what="both revisions' runs completed")
+        wait_for(lambda: _count(db, "comparisons") == 1, timeout=300, what="analysis and the comparison")
         wait_for(lambda: _undelivered(db) == 0, timeout=60, what="every alert delivered")
     finally:
         code = stop(second, signal.SIGTERM)
@@ -126,6 +128,7 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
         deliveries = session.scalars(sa.select(AlertDelivery)).all()
     # The killed run was resumed (same row), not restarted; one run per revision.
     assert [run.status for run in runs] == ["completed", "completed"]
+    assert _count(db, "response_analyses") == 2 * EXPECTED
     assert run_id in {run.id for run in runs}
     keys = [(r.run_id, r.probe_id, r.sample_index) for r in responses]
     duplicates = len(keys) - len(set(keys))
