@@ -75,12 +75,12 @@ def sidebar() -> None:
             names = dict(zip(frame["id"].astype(int), frame["repo_id"], strict=True))
             st.selectbox("Model", list(names), format_func=lambda i: names.get(i, str(i)), key=_MODEL_KEY)
         versions = q.classifier_versions(url)
-        if not versions.empty:
+        if versions:
             st.selectbox(
                 "Identity classifier",
-                list(versions["classifier_version"]),
+                versions,
                 key=_CLASSIFIER_KEY,
-                help="Labels of this classifier version are counted; the newest version is first.",
+                help="Labels of this classifier version are counted; the version of the newest label is first.",
             )
         if st.button("Refresh", help=f"Read the database again (figures are cached for {q.TTL_S} s)."):
             q.clear_caches()

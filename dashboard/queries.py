@@ -27,6 +27,7 @@ from monitor.db import (
     Alert,
     AlertDelivery,
     ChangeEvent,
+    ClassifierVersion,
     Comparison,
     Database,
     Embedding,
@@ -321,28 +322,34 @@ def run_ids(url: str, model_id: int, sha: str) -> tuple[int, ...]:
 @_cached
 def categories(url: str, model_id: int) -> pd.DataFrame:
     """Response categories of a model (identity, reasoning, format, ...) with their counts."""
-    statement = (
+    per_run = (
         _model_responses(model_id)
-        .add_columns(Response.category, sa.func.count().label("responses"))
-        .group_by(Response.category)
-        .order_by(Response.category)
+        .add_columns(Response.run_id, Response.category, sa.func.count().label("responses"))
+        .group_by(Response.run_id, Response.category)
+        .subquery()
+    )
+    statement = (
+        sa.select(per_run.c.category, sa.func.sum(per_run.c.responses).label("responses"))
+        .group_by(per_run.c.category)
+        .order_by(per_run.c.category)
     )
     return _frame(url, statement)
 
 
 @_cached
-def classifier_versions(url: str) -> pd.DataFrame:
-    """Identity-classifier versions that labelled responses, newest first."""
-    statement = (
-        sa.select(
-            Label.classifier_version,
-            sa.func.count().label("labels"),
-            sa.func.max(Label.created_at).label("last_labelled_at"),
-        )
-        .group_by(Label.classifier_version)
-        .order_by(sa.func.max(Label.created_at).desc())
-    )
-    return _frame(url, statement)
+def classifier_versions(url: str) -> list[str]:
+    """Identity-classifier versions to choose from: the newest label's version first, then registered ones.
+
+    Why not ``SELECT DISTINCT`` over labels: that reads every label (a quarter of a million rows and
+    more); the newest label (by id) and the small classifier_versions table answer the same question.
+    """
+    newest = sa.select(Label.classifier_version).order_by(Label.id.desc()).limit(1)
+    registered = sa.select(ClassifierVersion.version).order_by(ClassifierVersion.created_at.desc())
+    with database(url).engine.connect() as connection:
+        first = connection.execute(newest).scalar_one_or_none()
+        others = [str(v) for v in connection.execute(registered).scalars()]
+    versions = [str(first)] if first is not None else []
+    return versions + [v for v in others if v not in versions]
 
 
 # --- identity ----------------------------------------------------------------------------------------------
@@ -357,17 +364,27 @@ def _identity_base(model_id: int, classifier_version: str, category: str | None)
 
 @_cached
 def identity_by_revision(url: str, model_id: int, classifier_version: str, category: str | None) -> pd.DataFrame:
-    """Claims per label per revision: k responses with the label out of n labelled (a window sum)."""
-    k = sa.func.count()
-    statement = (
+    """Claims per label per revision: k responses with the label out of n labelled (a window sum).
+
+    Counted per run first (integer keys, in index order), then per revision: the cheap way to group
+    a model's whole history.
+    """
+    per_run = (
         _identity_base(model_id, classifier_version, category)
-        .add_columns(
+        .add_columns(Response.run_id, Label.label, sa.func.count().label("k"))
+        .group_by(Response.run_id, Label.label)
+        .subquery()
+    )
+    k = sa.func.sum(per_run.c.k)
+    statement = (
+        sa.select(
             Run.revision_sha,
-            Label.label,
+            per_run.c.label,
             k.label("k"),
             sa.func.sum(k).over(partition_by=Run.revision_sha).label("n"),
         )
-        .group_by(Run.revision_sha, Label.label)
+        .join(Run, Run.id == per_run.c.run_id)
+        .group_by(Run.revision_sha, per_run.c.label)
     )
     return _frame(url, statement)
 
@@ -430,26 +447,35 @@ def format_by_revision(url: str, model_id: int) -> pd.DataFrame:
     """One pass over a model's analysed responses, grouped by revision, category and think state.
 
     Accuracy (scored responses only), truncation, think states and mean lengths all come from this one
-    aggregate; the page sums its few rows per revision as it needs.
+    aggregate; the page sums its few rows per revision as it needs. It reads only columns held by the
+    covering indexes of migration 0002_dashboard (responses: run, category; analyses: the summary
+    columns), never the long texts, and groups per run before per revision.
     """
-    statement = (
+    per_run = (
         _model_responses(model_id)
         .join(ResponseAnalysis, ResponseAnalysis.response_id == Response.id)
         .add_columns(
-            Run.revision_sha,
+            Response.run_id,
             Response.category,
             ResponseAnalysis.think_state,
             sa.func.count().label("n"),
             sa.func.count(ResponseAnalysis.correct).label("scored"),
             _count_true(ResponseAnalysis.correct.is_(True)).label("correct"),
             _count_true(ResponseAnalysis.truncated.is_(True)).label("truncated"),
-            _count_true(Response.finish_reason == "length").label("hit_max_tokens"),
             sa.func.sum(ResponseAnalysis.answer_chars).label("answer_chars"),
             sa.func.sum(ResponseAnalysis.think_chars).label("think_chars"),
-            sa.func.sum(Response.completion_tokens).label("completion_tokens"),
-            sa.func.count(Response.completion_tokens).label("with_tokens"),
         )
-        .group_by(Run.revision_sha, Response.category, ResponseAnalysis.think_state)
+        .group_by(Response.run_id, Response.category, ResponseAnalysis.think_state)
+        .subquery()
+    )
+    sums = [
+        sa.func.sum(per_run.c[name]).label(name)
+        for name in ("n", "scored", "correct", "truncated", "answer_chars", "think_chars")
+    ]
+    statement = (
+        sa.select(Run.revision_sha, per_run.c.category, per_run.c.think_state, *sums)
+        .join(Run, Run.id == per_run.c.run_id)
+        .group_by(Run.revision_sha, per_run.c.category, per_run.c.think_state)
     )
     return _frame(url, statement)
 
@@ -589,16 +615,24 @@ def probe_responses(
 
 
 @_cached
-def embedding_models(url: str, run_ids: tuple[int, ...]) -> pd.DataFrame:
-    """Embedding models that embedded answers of these runs, most used first."""
+def embedding_models(url: str, run_ids: tuple[int, ...], sample: int = 500) -> pd.DataFrame:
+    """Embedding models that embedded answers of these runs, most used first (judged on a sample of answers).
+
+    A sample, because the question is which models exist for these runs, not how many rows each has;
+    counting them all would join every answer of both revisions with the embeddings.
+    """
+    answers = (
+        sa.select(ResponseAnalysis.answer_hash)
+        .join(Response, Response.id == ResponseAnalysis.response_id)
+        .where(Response.run_id.in_(list(run_ids)))
+        .limit(sample)
+        .subquery()
+    )
     statement = (
         sa.select(Embedding.model_name, sa.func.count().label("embedded"))
-        .select_from(Response)
-        .join(ResponseAnalysis, ResponseAnalysis.response_id == Response.id)
-        .join(Embedding, Embedding.text_hash == ResponseAnalysis.answer_hash)
-        .where(Response.run_id.in_(list(run_ids)))
+        .join(answers, answers.c.answer_hash == Embedding.text_hash)
         .group_by(Embedding.model_name)
-        .order_by(sa.func.count().desc())
+        .order_by(sa.func.count().desc(), Embedding.model_name)
     )
     return _frame(url, statement)
 
@@ -786,6 +820,12 @@ def review_page(
         .group_by(ReviewerLabel.response_id)
         .subquery()
     )
+    # The page's ids first (an index walk, newest first, stopping after ``limit``), then their details.
+    ids = sa.select(Response.id).select_from(Response).join(Run, Run.id == Response.run_id)
+    if label is not None:
+        ids = ids.join(Label, Label.response_id == Response.id)
+    ids = _review_filter(ids, model_id, classifier_version, sha, category, label, probe)
+    page = ids.order_by(Response.id.desc()).limit(limit).offset(offset).subquery()
     statement = (
         sa.select(
             Response.id,
@@ -804,17 +844,15 @@ def review_page(
             Response.finish_reason,
             ResponseAnalysis.answer_chars,
         )
-        .select_from(Response)
+        .select_from(page)
+        .join(Response, Response.id == page.c.id)
         .join(Run, Run.id == Response.run_id)
         .outerjoin(Label, sa.and_(Label.response_id == Response.id, Label.classifier_version == classifier_version))
         .outerjoin(ResponseAnalysis, ResponseAnalysis.response_id == Response.id)
         .outerjoin(newest_review, newest_review.c.response_id == Response.id)
         .outerjoin(ReviewerLabel, ReviewerLabel.id == newest_review.c.review_id)
         .order_by(Response.id.desc())
-        .limit(limit)
-        .offset(offset)
     )
-    statement = _review_filter(statement, model_id, classifier_version, sha, category, label, probe)
     return _frame(url, statement)
 
 

@@ -129,15 +129,12 @@ think["n"] = think.groupby("revision")["k"].transform("sum")
 think = _stats.add_rate(think)
 st.altair_chart(rate_chart(think, "share of responses", color="think_state"), width="stretch")
 
-totals = shape.groupby("revision", as_index=False)[
-    ["n", "truncated", "hit_max_tokens", "answer_chars", "think_chars", "completion_tokens", "with_tokens"]
-].sum()
+totals = shape.groupby("revision", as_index=False)[["n", "truncated", "answer_chars", "think_chars"]].sum()
 truncation = _stats.add_rate(totals.rename(columns={"truncated": "k"})[["revision", "k", "n"]])
 st.altair_chart(rate_chart(truncation, "truncated"), width="stretch")
 
 totals["mean_answer_chars"] = totals["answer_chars"] / totals["n"]
 totals["mean_think_chars"] = totals["think_chars"] / totals["n"]
-totals["mean_completion_tokens"] = totals["completion_tokens"] / totals["with_tokens"].replace(0, np.nan)
 totals = totals.assign(position=totals["revision"].map(order.index)).sort_values("position")
 truncated_rate = truncation.set_index("revision")["rate"]
 _common.table(
@@ -147,17 +144,14 @@ _common.table(
             "n",
             "truncated",
             "truncated_rate",
-            "hit_max_tokens",
             "mean_answer_chars",
             "mean_think_chars",
-            "mean_completion_tokens",
         ]
     ],
     column_config={
         "truncated_rate": percent,
         "mean_answer_chars": st.column_config.NumberColumn(format="%.0f"),
         "mean_think_chars": st.column_config.NumberColumn(format="%.0f"),
-        "mean_completion_tokens": st.column_config.NumberColumn(format="%.0f"),
     },
 )
 

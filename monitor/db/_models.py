@@ -370,3 +370,15 @@ class ServiceLease(Base):
 
 
 Index("ix_responses_run_probe", Response.run_id, Response.probe_id)
+# Covering indexes for the dashboard's per-revision aggregates (migration 0002_dashboard).
+Index("ix_responses_run_category_probe", Response.run_id, Response.category, Response.probe_id, Response.id)
+Index("ix_labels_response_version_label", Label.response_id, Label.classifier_version, Label.label)
+Index(
+    "ix_response_analyses_summary",
+    ResponseAnalysis.response_id,
+    ResponseAnalysis.think_state,
+    ResponseAnalysis.truncated,
+    ResponseAnalysis.correct,
+    ResponseAnalysis.answer_chars,
+    ResponseAnalysis.think_chars,
+)
