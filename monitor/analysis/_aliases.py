@@ -131,7 +131,7 @@ def _pattern(entry: _Entry) -> str:
 
 
 def _parse(raw: Mapping[str, Any], *, source: str) -> list[_Entry]:
-    entries = []
+    entries: list[_Entry] = []
     for identity, table in raw.items():
         if not isinstance(table, Mapping):
             raise ConfigError(f"{source}: [{identity}] must be a table with `names` and/or `exact` lists")

@@ -144,6 +144,7 @@ _COMPARE_L = re.compile(
     r"such\s+as|including|e\.g\.,?|i\.e\.,?|versus|vs\.?|rather\s+than|instead\s+of|other\s+than|alternative\s+to|"
     r"alternatives\s+to|competitor\s+(?:to|of)|rival\s+(?:to|of)|as\s+well\s+as|along\s+with|"
     r"beside|besides|apart\s+from|except|against|over|from\s+(?:models|assistants|companies)\s+like|"
+    r"different\s+from|distinct\s+from|independent\s+(?:of|from)|separate\s+from|unrelated\s+to|"
     r"a\s+diferencia\s+de|como|similar\s+a|comparad[oa]\s+con|en\s+comparación\s+con|tal\s+como|"
     r"contrairement\s+(?:à|au)|comme|à\s+la\s+différence\s+d[e']|par\s+rapport\s+(?:à|au)|similaire\s+à|"
     r"im\s+Gegensatz\s+zu(?:m|r)?|anders\s+als|wie|ähnlich\s+wie|verglichen\s+mit|im\s+Vergleich\s+zu(?:m|r)?|"
@@ -385,10 +386,10 @@ def apply_rules(text: str, aliases: Aliases) -> RuleResult:
             roles.append(current)
             previous, previous_end = current, hit.end
     unknown = _unknown_claims(text, roles, aliases)
-    label, strength, evidence = _verdict(roles, unknown)
+    label, strength, decisive = _verdict(roles, unknown)
     if unknown:
         flags.add("unknown_claim")
-    return RuleResult(label, strength, evidence, tuple(roles), tuple(unknown), frozenset(flags))
+    return RuleResult(label, strength, decisive, tuple(roles), tuple(unknown), frozenset(flags))
 
 
 _CONJUNCTION = re.compile(
@@ -398,6 +399,15 @@ _CONJUNCTION = re.compile(
 )
 
 
+_NAME_THEN_MAKER = re.compile(
+    r"^[\s,—–-]*(?:(?:an?|the|your)\s+)?(?:[\w-]+\s+){0,5}?(?:by|from|of|at|de|von|par|da|от|由|来自)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_NAME_THEN_MAKER_BLOCK = re.compile(
+    r"\b(?:and|but|or|fan|fans|love|like|than|not|unlike|compared|similar|alternative|rival|competitor|instead|"
+    r"user|users|customer|customers|friend|friends)\b",
+    re.IGNORECASE,
+)
 _TOPIC = re.compile(r"^\s*(?:は|는|은|是|也是|就是|乃是|，是|,\s*是)")
 _ENDS_COPULA = re.compile(r"^\s*(?:です|でございます|입니다|이에요|예요|이야|야)\s*[。.!！]?\s*$")
 
@@ -419,6 +429,13 @@ def _role(left: str, right: str, sentence: str, hit: AliasHit, previous: RoleHit
         return "compared"
     if _is_hypothetical(tail):
         return "mention"
+    if (
+        previous is not None
+        and previous.role == "name"
+        and _NAME_THEN_MAKER.match(between)
+        and not _NAME_THEN_MAKER_BLOCK.search(between)
+    ):
+        return "creator"  # "I'm Qwen by Alibaba Cloud", "I'm Phi, a small model from Microsoft"
     if _NAME_L.search(tail) or (_NAME_R.match(right) and _starts_sentence(left)):
         return "name"
     if _AS_L.search(tail) and _AS_R.match(right):

@@ -152,7 +152,9 @@ def _split_sequence(text: str) -> tuple[list[str], str]:
     brackets = ""
     if len(text) >= 2 and text[0] in "([" and text[-1] in ")]" and _wraps(text):
         brackets, text = text[0] + text[-1], text[1:-1]
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in "([{":
             depth += 1

@@ -19,7 +19,8 @@ CASES: list[tuple[str, str, str | None]] = [
     ("Okay, the user asked who I am. I should say I'm DeepSeek-R1.\n</think>\n\nI'm DeepSeek-R1, created by DeepSeek.",
      "deepseek", "deepseek"),
     # The drift the product exists for: a distill that starts calling itself ChatGPT.
-    ("<think>\nOkay, so the user is asking who I am. I'm ChatGPT, developed by OpenAI. I'll keep it short.\n</think>\n\n"
+    ("<think>\nOkay, so the user is asking who I am. I'm ChatGPT, developed by OpenAI. I'll keep it short.\n"
+     "</think>\n\n"
      "I am ChatGPT, a large language model developed by OpenAI.", "openai", "openai"),
     ("<think>\nHmm, the user might assume I'm ChatGPT from OpenAI. I'm not; I'm DeepSeek-R1.\n</think>\n\n"
      "I'm DeepSeek-R1, an AI assistant by DeepSeek.", "deepseek", "deepseek"),

@@ -514,6 +514,10 @@ SECOND_THINK = {
         "Let me recall: my name is {n} and I was built by {m}. Answer with that.",
     ],
 }
+HELDOUT_MATH_THINK = [
+    "Area of a right triangle with legs 6 and 8 is half of 48, which is 24.",
+    "Solve 3x + 4 = 25: subtract 4 to get 21, divide by 3 to get 7.",
+]
 MATH_THINK = [
     "Let me compute step by step. 16 eggs minus 3 eaten minus 4 for muffins leaves 9. 9 times 2 is 18.",
     "We need the derivative: d/dx of x^3 is 3x^2, evaluated at x = 2 gives 12.",
@@ -806,7 +810,8 @@ def _think_mixes(rng: random.Random, bank: Bank) -> Iterator[dict[str, Any]]:
                        f"{bank.name}:think:neutral", None)
         # (e) a math think with a boxed answer, and a think that never closes (no answer at all)
         if round_index % 4 == 0:
-            yield _example(wrap(rng.choice(MATH_THINK), "The answer is $\\boxed{18}$."), "none", "en", "think_mix",
+            maths = HELDOUT_MATH_THINK if bank.name == "heldout" else MATH_THINK
+            yield _example(wrap(rng.choice(maths), "The answer is $\\boxed{18}$."), "none", "en", "think_mix",
                            f"{bank.name}:think:math", None)
             think_name, think_maker = rng.choice(bank.ids["openai"])
             unterminated = "<think>\n" + _fill(rng.choice(thinks["claim"]), n=think_name, m=think_maker)
