@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.cli import _analysis  # noqa: F401  (registers commands)
 from monitor.cli import _db  # noqa: F401  (registers commands)
 from monitor.cli import _drift  # noqa: F401  (registers commands)
 from monitor.cli import _dashboard  # noqa: F401  (registers commands)
