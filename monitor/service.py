@@ -64,6 +64,7 @@ from monitor.pipeline import (
     PollResult,
     RunOutcome,
     model_config_for,
+    pending_runs,
     poll_one,
     process_pending,
     run_cycle,
@@ -618,8 +619,8 @@ class Service:
             )
             model_config = model_config_for(model, self.config)
             repo_id, head = model.repo_id, model.head_sha
-        if revision_id is None:
-            return
+        if revision_id is None or pending_runs(self.db, model_id, self.config):
+            return  # nothing to re-run yet, or first runs still owed: the process job comes first
         with self._generation_lock:
             for suite in model_config.suites:
                 if self.stop_event.is_set():

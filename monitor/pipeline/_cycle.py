@@ -56,7 +56,7 @@ from monitor.pipeline._analyze import analyze_pending
 from monitor.pipeline._compare import compare_new_revisions
 from monitor.pipeline._endpoint import check_endpoint, endpoint_spec
 from monitor.pipeline._poll import ChangeRecord, PollResult, poll_model
-from monitor.pipeline._run import RunOutcome, model_location, plan_run, run_suite
+from monitor.pipeline._run import RunOutcome, RunPlan, model_location, plan_run, run_suite
 from monitor.probes import Suite, load_suite
 
 __all__ = [
@@ -248,7 +248,7 @@ def _suites(model_config: WatchedModelConfig) -> list[Suite]:
     return [load_suite(name) for name in model_config.suites]
 
 
-def _plan(model_config: WatchedModelConfig, suite: Suite) -> Any:
+def _plan(model_config: WatchedModelConfig, suite: Suite) -> RunPlan:
     return plan_run(suite, samples=model_config.samples, limit=model_config.limit, max_tokens=model_config.max_tokens)
 
 
@@ -279,7 +279,7 @@ def _pinned_revision(revisions: Sequence[Revision], model_config: WatchedModelCo
     return None
 
 
-def _latest_run(session: Any, model_id: int, revision_sha: str, suite: Suite, plan: Any, engine: str) -> Run | None:
+def _latest_run(session: Any, model_id: int, revision_sha: str, suite: Suite, plan: RunPlan, engine: str) -> Run | None:
     return session.scalar(
         sa.select(Run)
         .join(ProbeSuite, ProbeSuite.id == Run.suite_id)
