@@ -128,6 +128,13 @@ think = shape.groupby(["revision", "think_state"], as_index=False)["n"].sum().re
 think["n"] = think.groupby("revision")["k"].transform("sum")
 think = _stats.add_rate(think)
 st.altair_chart(rate_chart(think, "share of responses", color="think_state"), width="stretch")
+with st.expander("Think states per revision (k of n)"):
+    _common.table(
+        think.assign(position=think["revision"].map(order.index)).sort_values(["position", "think_state"])[
+            ["revision", "think_state", "k", "n", "rate", "ci_low", "ci_high"]
+        ],
+        column_config={"rate": percent, "ci_low": percent, "ci_high": percent},
+    )
 
 totals = shape.groupby("revision", as_index=False)[["n", "truncated", "answer_chars", "think_chars"]].sum()
 truncation = _stats.add_rate(totals.rename(columns={"truncated": "k"})[["revision", "k", "n"]])

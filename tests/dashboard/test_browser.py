@@ -118,7 +118,8 @@ def test_every_page_renders_and_an_alert_is_acknowledged(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # Tall: Streamlit scrolls inside its own container, so a full-page shot is the viewport.
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
             for slug, title in PAGES:
                 page.goto(f"{dashboard_server}/{slug}")
                 _settle(page, title)
