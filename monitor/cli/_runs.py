@@ -230,3 +230,19 @@ def export_records(db: Database, run_id: int) -> list[dict[str, Any]]:
             }
             records.append({key: record[key] for key in EXPORT_FIELDS})
         return records
+
+
+@app.command("demo")
+def demo_command(
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Sampled responses per probe.")] = 3,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Probes per suite.")] = 8,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 48,
+) -> None:
+    """The embedded default: watch a local SmolLM2 repository through silent changes, offline, on CPU."""
+    from monitor.demo import DemoOptions, run_demo
+
+    run_demo(
+        _common.settings(),
+        options=DemoOptions(samples=samples, limit=limit, max_tokens=max_tokens),
+        echo=typer.echo,
+    )
