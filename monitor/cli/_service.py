@@ -47,6 +47,9 @@ def serve(
     # Progress bars (model loading, downloads) would break "one line per event"; the worker inherits this.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()  # this process imported huggingface_hub before the variable was set
     config = _common.config(settings)
     channels = build_channels(config.channels, base_dir=settings.config.parent if settings.config else None)
     db = _common.database(settings)
