@@ -1,5 +1,6 @@
 """SIGKILL the service mid-run and start it again: the run finishes without duplicates, no response is lost,
-and every alert reaches every channel exactly once. Real parts: ``drift-monitor serve`` subprocesses, a git
+and every alert reaches every channel exactly once; then SIGTERM mid-run: the batch in flight is stored, the
+service exits 0, and the next start finishes the run. Real parts: ``drift-monitor serve`` subprocesses, a git
 repository holding SmolLM2-135M, the transformers engine in its worker process, a JSON-lines file channel
 and a loopback HTTP receiver (apprise ``json://``)."""
 
@@ -113,11 +114,32 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
     hook.fail_with = None
     second = start_serve(*args, env=env, log=log)
     try:
+        # A graceful stop (SIGTERM) in the middle of a run this service advanced: the batch in flight is
+        # finished and stored, the run is marked interrupted, the service exits 0.
+        stored_before = Counter(run for run, _, _ in before)
+        other = wait_for(
+            lambda: (found := _partial_run(db)) and found[1] > stored_before[found[0]] and found,
+            timeout=600,
+            what="a run under way again",
+            interval=0.05,
+        )
+        code = stop(second, signal.SIGTERM, timeout=300)
+        assert code == 0, log.read_text()[-3000:]
+        with db.session() as session:
+            interrupted = session.get(Run, other[0])
+            assert interrupted is not None and interrupted.status == "interrupted"
+        stored_at_term = _stored(db, other[0])
+        assert other[1] <= stored_at_term < EXPECTED
+    finally:
+        if second.poll() is None:
+            kill_group(second)
+    third = start_serve(*args, env=env, log=log)
+    try:
         wait_for(lambda: _runs_done(db) == 2, timeout=600, what="both revisions' runs completed")
         wait_for(lambda: _count(db, "comparisons") == 1, timeout=300, what="analysis and the comparison")
         wait_for(lambda: _undelivered(db) == 0, timeout=60, what="every alert delivered")
     finally:
-        code = stop(second, signal.SIGTERM)
+        code = stop(third, signal.SIGTERM)
         hook.stop()
     assert code == 0, log.read_text()[-3000:]
 
@@ -145,7 +167,11 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
     assert all(d.status == "delivered" for d in deliveries)
     assert all(d.attempts >= 2 for d in deliveries if d.channel == "hook")  # failed before the crash, then sent
     print(
-        f"\nFAULT sigkill: killed run {run_id} with {stored_at_kill}/{EXPECTED} responses stored; after restart "
+        f"\nFAULT sigterm: run {other[0]} stopped with {stored_at_term}/{EXPECTED} stored, exit 0, resumed to "
+        f"{EXPECTED}/{EXPECTED}"
+    )
+    print(
+        f"FAULT sigkill: killed run {run_id} with {stored_at_kill}/{EXPECTED} responses stored; after restart "
         f"{len(responses)} responses in {len(runs)} runs, duplicates {duplicates}, lost {len(lost)}; "
         f"alerts {len(alerts)}, deliveries {len(deliveries)} (file {sum(file_ids.values())}, hook "
         f"{sum(hook_titles.values())}), duplicate deliveries "
@@ -156,6 +182,12 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
 def _count(db: Database, table: str) -> int:
     with db.session() as session:
         return int(session.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+def _stored(db: Database, run_id: int) -> int:
+    with db.session() as session:
+        count = session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.run_id == run_id))
+        return int(count or 0)
 
 
 def _runs_done(db: Database) -> int:
