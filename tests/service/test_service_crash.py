@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from monitor.db import Alert, AlertDelivery, Database, Response, Run, open_database
 from tests.alerts._loopback import HttpReceiver, free_port
-from tests.service._proc import kill_group, start_serve, stop, wait_for
+from tests.service._proc import http_get, kill_group, start_serve, stop, wait_for
 from tests.service.conftest import model_repo
 
 pytestmark = pytest.mark.slow
@@ -138,6 +138,10 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
         wait_for(lambda: _runs_done(db) == 2, timeout=600, what="both revisions' runs completed")
         wait_for(lambda: _count(db, "comparisons") == 1, timeout=300, what="analysis and the comparison")
         wait_for(lambda: _undelivered(db) == 0, timeout=60, what="every alert delivered")
+        status, body = http_get(f"http://127.0.0.1:{args[1]}/metrics")
+        metrics = body.decode()
+        assert status == 200 and "drift_monitor_run_duration_seconds_count{" in metrics
+        assert 'drift_monitor_responses_generated_total{model="' in metrics
     finally:
         code = stop(third, signal.SIGTERM)
         hook.stop()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from monitor.alerts import AppriseChannel
 from monitor.config import MonitorConfig
-from monitor.db import Alert, AlertDelivery, ChangeEvent, Database, Poll, Revision, WatchedModel, open_database
+from monitor.db import Alert, AlertDelivery, ChangeEvent, Database, Poll, Revision, WatchedModel
 from monitor.hub import HfSource
 from monitor.service import Service, ServiceOptions
 from tests.alerts._loopback import SmtpReceiver
@@ -21,13 +19,6 @@ from tests.hub._scenarios import base_files
 from tests.service._proc import wait_for
 
 REPO = "deepseek-ai/Tiny-R1-Distill"
-
-
-@pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    database = open_database(sqlite_url)
-    yield database
-    database.dispose()
 
 
 def _config(threshold: int = 3) -> MonitorConfig:
@@ -51,7 +42,8 @@ def _count(db: Database, query: sa.Select[tuple[int]]) -> int:
         return int(session.scalar(query) or 0)
 
 
-def test_hub_500_for_a_while_then_smtp_down_then_up(db: Database, hub: HubServer, tmp_path: Path) -> None:
+def test_hub_500_for_a_while_then_smtp_down_then_up(database: Database, hub: HubServer, tmp_path: Path) -> None:
+    db = database
     repo = hub.repo(REPO)
     repo.commit("initial upload", base_files())
     hub.fail(r"Tiny-R1-Distill", 500, times=None)
