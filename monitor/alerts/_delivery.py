@@ -175,6 +175,21 @@ def _route(session: Session, channels: dict[str, AlertChannel]) -> int:
         if not wanted and not existing.get(alert_id):
             session.execute(sa.update(Alert).where(Alert.id == alert_id).values(status="unrouted"))
             unrouted += 1
+    # A channel removed from the config: what it still owed is dropped, so its alerts can complete.
+    if alerts:
+        stale = session.scalars(
+            sa.select(AlertDelivery).where(
+                AlertDelivery.alert_id.in_([alert_id for alert_id, _ in alerts]),
+                AlertDelivery.channel.not_in(list(channels)),
+                AlertDelivery.status.in_(("pending", "sending")),
+            )
+        ).all()
+        for row in stale:
+            row.status, row.next_attempt_at = "dropped", None
+            row.last_error = f"channel {row.channel!r} is no longer configured"
+        session.flush()
+        for alert_id in sorted({row.alert_id for row in stale}):
+            _refresh_alert(session, alert_id)
     return unrouted
 
 
@@ -261,10 +276,13 @@ def _refresh_alert(session: Session, alert_id: int) -> None:
     elif any(delivery.status == "failed" for delivery in deliveries):
         alert.status = "failed"
         alert.next_attempt_at = None
-    else:
+    elif any(delivery.delivered_at for delivery in deliveries):
         alert.status = "delivered"
         alert.next_attempt_at = None
         alert.delivered_at = max(delivery.delivered_at for delivery in deliveries if delivery.delivered_at)
+    else:  # every channel it was meant for has been removed
+        alert.status = "unrouted"
+        alert.next_attempt_at = None
 
 
 def send_test(channels: Sequence[AlertChannel]) -> dict[str, str | None]:

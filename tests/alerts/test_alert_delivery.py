@@ -242,3 +242,19 @@ def test_console_line_and_message_body_stay_plain() -> None:
     assert stream.getvalue() == "ALERT #7 [high] drift.identity: org/m: identity drift\n"
     assert "<b>I am ChatGPT</b>" in message.body()
     assert "drift-monitor alerts ack 7 --by NAME" in message.body()
+
+
+def test_a_removed_channel_does_not_hold_alerts_pending_forever(sqlite_url: str, tmp_path: Path) -> None:
+    db = open_database(sqlite_url)
+    kept = FileChannel("kept", tmp_path / "kept.jsonl")
+    first, second = _alerts(db, "high", "high")
+    with db.session() as session:  # the first alert reached "old" but not yet "kept"; the second neither
+        for alert_id in (first, second):
+            session.add(AlertDelivery(alert_id=alert_id, channel="old", status="pending"))
+    deliver_pending(db, [kept], policy=POLICY)  # "old" was removed from the config
+    with db.session() as session:
+        statuses = dict(session.execute(sa.select(Alert.id, Alert.status)).all())
+        dropped = session.scalars(sa.select(AlertDelivery).where(AlertDelivery.channel == "old")).all()
+    assert statuses == {first: "delivered", second: "delivered"}
+    assert {row.status for row in dropped} == {"dropped"} and "no longer configured" in (dropped[0].last_error or "")
+    assert len((tmp_path / "kept.jsonl").read_text().splitlines()) == 2
