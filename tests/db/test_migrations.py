@@ -38,7 +38,9 @@ def test_open_database_upgrades_and_enforces_uniqueness(db_url: str) -> None:
         session.add(Response(run_id=run.id, probe_id="p", sample_index=0, category="identity", prompt=[], raw_text="a"))
     try:
         with db.session() as session:
-            session.add(Response(run_id=run.id, probe_id="p", sample_index=0, category="identity", prompt=[], raw_text="b"))
+            session.add(
+                Response(run_id=run.id, probe_id="p", sample_index=0, category="identity", prompt=[], raw_text="b")
+            )
     except sa.exc.IntegrityError:
         pass
     else:
