@@ -11,6 +11,24 @@ from tests.hub._hub_server import LFS, HubServer
 from tests.hub._scenarios import GitRemote
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``serve`` configures the root logger (as a process should); in-process CLI tests put it back."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    names = ("apscheduler.scheduler", "apscheduler.executors", "apprise", "httpx", "urllib3", "filelock")
+    levels = {name: logging.getLogger(name).level for name in (*names, "sentence_transformers")}
+    filters = list(logging.getLogger("apscheduler.scheduler").filters)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+    logging.getLogger("apscheduler.scheduler").filters[:] = filters
+
+
 @pytest.fixture(scope="session")
 def hub_server() -> Iterator[HubServer]:
     server = HubServer().start()
