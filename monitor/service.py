@@ -382,14 +382,18 @@ class Service:
                 stop=self.stop_event,
                 observer=self.metrics,
                 source_factory=self._source_factory,
+                embedder=self._embedder,
             )
             log_event(logger, "cycle.finished", **_report_fields(report))
-            return report
         finally:
             self.stop_event.set()
             heartbeat.join(timeout=5)
             _restore_signal_handlers(previous)
-            release_lease(self.db, self.owner)
+            if self._lease_ok:
+                release_lease(self.db, self.owner)
+        if self._failure is not None:
+            raise self._failure
+        return report
 
     def serve(self) -> None:
         """Run until SIGTERM/SIGINT (or a lost lease, which raises ``ServiceError``)."""

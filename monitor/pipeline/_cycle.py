@@ -592,6 +592,7 @@ def run_cycle(
     stop: threading.Event | None = None,
     observer: CycleObserver | None = None,
     source_factory: Callable[[WatchedModel], RevisionSource | None] | None = None,
+    embedder: Embedder | None = None,
 ) -> CycleReport:
     """One full cycle (what ``serve --once`` does): sync, poll every model, process, deliver.
 
@@ -616,7 +617,11 @@ def run_cycle(
         report.polls += 1
         report.poll_failures += 0 if result.ok else 1
         report.changes += len(result.changes)
-    report.add(process_pending(db, config, data_dir=data_dir, model_ids=model_ids, stop=stop, observer=observer))
+    report.add(
+        process_pending(
+            db, config, data_dir=data_dir, model_ids=model_ids, stop=stop, observer=observer, embedder=embedder
+        )
+    )
     stats = deliver_pending(db, channels, policy=policy or DeliveryPolicy.from_config(config.alerts))
     report.delivered += stats.sent
     report.delivery_failures += stats.failed
