@@ -105,7 +105,11 @@ def _describe_exit(code: int | None) -> str:
 
 def _worker_main(db_url: str, run_id: int, spec: EngineSpec, items: list[WorkItem], messages: Any) -> None:
     """Child entry point: load the engine, generate, store batch by batch, report."""
+    import signal
     import sys
+
+    # Ctrl-C reaches the whole process group; the parent decides (finish the batch, or kill us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from monitor.engines._factory import build_engine
     from monitor.errors import MonitorError
