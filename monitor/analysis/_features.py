@@ -67,19 +67,17 @@ def detect_language(text: str) -> str | None:
 
 def detect_languages(texts: Sequence[str]) -> list[str | None]:
     """``detect_language`` for many texts at once (lingua runs them in parallel)."""
-    cleaned = [_clean(text) for text in texts]
-    todo = [text for text in cleaned if text is not None]
+    distinct = list(dict.fromkeys(texts))
+    cleaned = {text: _clean(text) for text in distinct}
+    todo = list(dict.fromkeys(prose for prose in cleaned.values() if prose is not None))
     if not todo:
         return [None] * len(texts)
-    detected = iter(_get_detector().detect_languages_in_parallel_of(todo))
-    results: list[str | None] = []
-    for text in cleaned:
-        if text is None:
-            results.append(None)
-            continue
-        language = next(detected)
-        results.append(language.iso_code_639_1.name.lower() if language is not None else None)
-    return results
+    found = _get_detector().detect_languages_in_parallel_of(todo)
+    by_prose = {
+        prose: language.iso_code_639_1.name.lower() if language is not None else None
+        for prose, language in zip(todo, found, strict=True)
+    }
+    return [by_prose[prose] if (prose := cleaned[text]) is not None else None for text in texts]
 
 
 def response_features(

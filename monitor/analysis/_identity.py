@@ -191,11 +191,17 @@ class IdentityClassifier:
         return results
 
     def _decide(self, texts: list[str]) -> list[_Decision]:
+        """Decide each distinct text once (sampled answers repeat a lot), then fan out in input order."""
         if not texts:
             return []
-        rules = [apply_rules(text[:_MAX_CHARS], self.aliases) for text in texts]
-        probabilities = self._probabilities(texts, rules)
-        return [self._combine(rule, probs) for rule, probs in zip(rules, probabilities, strict=True)]
+        distinct = list(dict.fromkeys(texts))
+        rules = [apply_rules(text[:_MAX_CHARS], self.aliases) for text in distinct]
+        probabilities = self._probabilities(distinct, rules)
+        decided = {
+            text: self._combine(rule, probs)
+            for text, rule, probs in zip(distinct, rules, probabilities, strict=True)
+        }
+        return [decided[text] for text in texts]
 
     def _probabilities(self, texts: list[str], rules: list[RuleResult]) -> np.ndarray:
         matrix = _design(self._vectorizer.transform([_prepare(text) for text in texts]), rules, self._rule_weight)
