@@ -8,6 +8,7 @@ scripts match anywhere (Chinese and Japanese have no spaces; Korean attaches par
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -69,9 +70,8 @@ class Aliases:
 
     @classmethod
     def builtin(cls) -> Aliases:
-        """The table shipped with the package."""
-        text = resources.files("monitor.analysis").joinpath("data/aliases.toml").read_text(encoding="utf-8")
-        return cls(_parse(tomllib.loads(text), source="the built-in aliases"))
+        """The table shipped with the package (parsed once per process)."""
+        return _builtin()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Aliases:
@@ -149,3 +149,9 @@ def _parse(raw: Mapping[str, Any], *, source: str) -> list[_Entry]:
                 raise ConfigError(f"{source}: [{identity}].{key} must be a list of non-empty strings")
             entries.extend(_Entry(name.strip(), identity, label, exact) for name in names)
     return entries
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin() -> Aliases:
+    text = resources.files("monitor.analysis").joinpath("data/aliases.toml").read_text(encoding="utf-8")
+    return Aliases(_parse(tomllib.loads(text), source="the built-in aliases"))

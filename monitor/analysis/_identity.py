@@ -140,10 +140,17 @@ class IdentityClassifier:
         return classifier.with_aliases(extra) if extra is not None else classifier
 
     def with_aliases(self, aliases: Aliases) -> IdentityClassifier:
-        """The same model with another alias table (the learned weights are unchanged)."""
+        """The same model with another alias table (the learned weights are unchanged).
+
+        Labels can differ under other aliases, so the version does too: ``<version>+a<table fingerprint>``.
+        """
         clone = object.__new__(IdentityClassifier)
         clone.__dict__.update(self.__dict__)
         clone.aliases = aliases
+        base = self.version.split("+", 1)[0]
+        builtin = aliases.fingerprint == Aliases.builtin().fingerprint
+        clone.version = base if builtin else f"{base}+a{aliases.fingerprint[:8]}"
+        clone.metrics = {**self.metrics, "aliases": aliases.fingerprint}
         return clone
 
     def save(self, out_dir: Path) -> Path:

@@ -18,6 +18,7 @@ from rich.table import Table
 from monitor.analysis import (
     IDENTITY_LABELS,
     Aliases,
+    Embedder,
     IdentityClassifier,
     bundled_examples,
     evaluate,
@@ -234,9 +235,19 @@ def train_command(
 def analyze_command(
     run: Annotated[int | None, typer.Option("--run", help="Only this run's responses.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Responses per committed batch.")] = 256,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option("--embedding-model", help="sentence-transformers model name or folder (default: offline MiniLM)."),
+    ] = None,
+    aliases: Annotated[Path | None, typer.Option("--aliases", help="A TOML file of extra names and identities.")]
+    = None,
 ) -> None:
     """Analyse what is not analysed yet: split, identity label, reasoning score, embedding, features."""
     db = _common.database()
+    classifier = current_classifier(db)
+    if aliases is not None:
+        classifier = classifier.with_aliases(Aliases.load(aliases))
+    embedder = Embedder(embedding_model) if embedding_model else Embedder()
     if run is not None:
         with db.session() as session:
             if session.scalar(sa.select(Run.id).where(Run.id == run)) is None:
@@ -251,7 +262,8 @@ def analyze_command(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = analyze_pending(db, run_id=run, progress=progress, batch_size=batch_size)
+        summary = analyze_pending(db, run_id=run, classifier=classifier, embedder=embedder, progress=progress,
+                                  batch_size=batch_size)
     typer.echo(
         f"analysed {summary.analysed}, labelled {summary.labelled} ({summary.classifier_version}), "
         f"embedded {summary.embedded} new text(s), reused {summary.embeddings_reused} "

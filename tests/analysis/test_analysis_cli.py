@@ -154,3 +154,17 @@ def test_train_includes_reviewer_labels_and_versions_the_model(tmp_path: Path) -
 def test_analyze_unknown_run() -> None:
     result = CliRunner().invoke(app, ["analyze", "--run", "99"])
     assert result.exit_code == 1 and "run 99 does not exist" in result.output
+
+
+def test_analyze_with_user_aliases_records_their_version(tmp_path: Path) -> None:
+    db = open_database(os.environ["DRIFT_MONITOR_DATABASE_URL"])
+    store_run(db, responses=[("who-en", 0, "Hi! I'm AcmeBot.", "stop", None)])
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('[acme]\nnames = ["AcmeBot"]\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["analyze", "--aliases", str(aliases)])
+    assert result.exit_code == 0, result.output
+    with db.session() as session:
+        label = session.scalars(sa.select(Label)).one()
+        assert label.label == "acme" and "+a" in label.classifier_version
+        assert session.get(ClassifierVersion, label.classifier_version) is not None
+    db.dispose()

@@ -172,3 +172,12 @@ def test_long_responses_stay_fast(classifier: IdentityClassifier) -> None:
     [result] = classifier.classify([text])
     assert result.label == "none"
     assert time.perf_counter() - started < 2.0
+
+
+def test_user_aliases_change_the_version(classifier: IdentityClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "aliases.toml"
+    path.write_text('[acme]\nnames = ["AcmeBot"]\n', encoding="utf-8")
+    extended = classifier.with_aliases(Aliases.load(path))
+    assert extended.version.startswith(classifier.version + "+a") and len(extended.version) <= 40
+    assert classifier.with_aliases(Aliases.builtin()).version == classifier.version
+    assert extended.with_aliases(Aliases.builtin()).version == classifier.version
