@@ -13,6 +13,7 @@ version, metrics): no pickle, so a model directory is safe to load and stable ac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -47,8 +48,19 @@ IDENTITY_LABELS = ("deepseek", "qwen", "openai", "anthropic", "google", "meta", 
 _CLAIM_LABELS = (*BUILTIN_LABELS, "other")
 _FLAGS = ("refusal", "generic_self", "first_person", "question", "unknown_claim")
 _STRENGTHS = ("strong", "mixed", "weak", "none")
-# Bump when features or decision logic change: a new revision is a new classifier version.
+# Bump when features or decision logic change: a new revision is a new classifier version. The source
+# of the modules that decide (rules, aliases, this one) is also hashed into every version, so a code
+# change can never leave labels under a version that no longer reproduces them.
 _REVISION = "1"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    package = resources.files("monitor.analysis")
+    digest = hashlib.sha256(_REVISION.encode())
+    for name in ("_identity.py", "_rules.py", "_aliases.py", "_split.py", "data/aliases.toml"):
+        digest.update(package.joinpath(name).read_bytes())
+    return digest.hexdigest()[:16]
 _MAX_CHARS = 4000  # the answer part an identity claim can live in; longer tails add cost, not evidence
 
 
@@ -306,7 +318,7 @@ def train_classifier(
     digest = hashlib.sha256()
     for text, label in examples:
         digest.update(f"{label}\t{text}\n".encode())
-    digest.update(f"rev={_REVISION};C={_C};rw={_RULE_WEIGHT};aliases={aliases.fingerprint}".encode())
+    digest.update(f"code={_code_fingerprint()};C={_C};rw={_RULE_WEIGHT};aliases={aliases.fingerprint}".encode())
     version = "idc-" + digest.hexdigest()[:12]
 
     metrics: dict[str, Any] = {"examples": len(examples), "labels": dict(sorted(_counts(labels).items()))}
@@ -424,7 +436,7 @@ _DEFAULT: dict[str, IdentityClassifier] = {}
 
 def _default_classifier(cache_dir: Path | None) -> IdentityClassifier:
     data = resources.files("monitor.analysis").joinpath("data", "identity_dataset.jsonl").read_bytes()
-    key = hashlib.sha256(data + f"rev={_REVISION};C={_C};rw={_RULE_WEIGHT}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(data + f"code={_code_fingerprint()};C={_C};rw={_RULE_WEIGHT}".encode()).hexdigest()[:16]
     with _DEFAULT_LOCK:
         if key in _DEFAULT:
             return _DEFAULT[key]

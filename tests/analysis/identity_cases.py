@@ -33,6 +33,12 @@ CASES: list[tuple[str, str, str | None]] = [
     ("Yes, I am ChatGPT.", "openai", None),
     ("Yes — I'm GPT-4, OpenAI's language model.", "openai", None),
     ("I'm an instance of GPT-4 running inside this app.", "openai", None),
+    ("The model you're using is GPT-4o.", "openai", None),
+    ("I'm DeepSeek-R1. Some people confuse me with ChatGPT, which is made by OpenAI.", "deepseek", None),
+    ("I'm just a program. OpenAI and DeepSeek both build models like me.", "none", None),
+    ("Sure! Here's a comparison of ChatGPT, Claude, and Gemini:\n\n1. ChatGPT (OpenAI): great at coding.\n"
+     "2. Claude (Anthropic): long context.\n3. Gemini (Google): multimodal.", "none", None),
+    ("作为一个由OpenAI开发的AI助手，我无法浏览网页。", "openai", None),
     # SmolLM2-135M-Instruct, real samples: personas are specific identities (other), the rest is none.
     ("I'm glad you're here. My name is Dr. Elena Marinoa, and I'm a medical doctor specializing in neurology. "
      "I'm here to help with any medical or neurological issues.", "other", None),
