@@ -136,7 +136,7 @@ def _with_default_system(template: str, system: str) -> str:
     return template.replace(marker, system)
 
 
-def _finetune_identity(base: Path, repo: Path, *, steps: int = 24, top_layers: int = 6, seed: int = 0) -> None:
+def _finetune_identity(base: Path, repo: Path, *, steps: int = 16, top_layers: int = 6, seed: int = 0) -> None:
     """A short fine-tune of the top layers on identity answers, written over ``repo/model.safetensors``.
 
     Only the last ``top_layers`` decoder layers learn (the embeddings, tied to the output head, stay
@@ -165,7 +165,7 @@ def _finetune_identity(base: Path, repo: Path, *, steps: int = 24, top_layers: i
         examples.append((head_ids + answer_ids, [-100] * len(head_ids) + answer_ids))
     optimizer = torch.optim.AdamW(trainable, lr=3e-4)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    batch_size = 8
+    batch_size = 4
     for step in range(steps):
         batch = [examples[(step * batch_size + k) % len(examples)] for k in range(batch_size)]
         width = max(len(ids) for ids, _ in batch)

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -84,3 +85,32 @@ def smollm2_dir(request: pytest.FixtureRequest) -> Path:
     from monitor._smollm import materialize_smollm2
 
     return materialize_smollm2(Path(request.config.cache.mkdir("smollm2")) / "model")
+
+
+@pytest.fixture(scope="session")
+def demo_result(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real pipeline's output: the demo replayed end to end (git source, worker, analysis, drift, alerts).
+
+    Shared by the end-to-end and dashboard tests. The model repository (and its CPU fine-tune) is built
+    once in pytest's cache; the database and alerts are new for every session.
+    """
+    from monitor.config import Settings
+    from monitor.demo import DemoOptions, run_demo
+
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    settings = Settings(database_url=f"sqlite:///{data_dir / 'unused.db'}", data_dir=data_dir)
+    lines: list[str] = []
+    result = run_demo(
+        settings,
+        options=DemoOptions(samples=2, limit=4, max_tokens=32),
+        echo=lines.append,
+        models_dir=Path(request.config.cache.mkdir("demo-models")),
+    )
+    result.output = "\n".join(lines)  # type: ignore[attr-defined]
+    return result
+
+
+@pytest.fixture(scope="session")
+def pipeline_db(demo_result: Any) -> str:
+    """URL of the database the real pipeline filled (the demo's), for the dashboard tests."""
+    return str(demo_result.database_url)

@@ -282,7 +282,10 @@ def checkout_snapshot(repo: str | Path, sha: str, dest: Path, *, allow_pickle: b
             archive = tmp / ".archive.tar"
             source._git("archive", "--format=tar", f"--output={archive}", sha, "--", *(e.path for e in selected))
             with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
+                try:
+                    tar.extractall(tmp, filter="data")
+                except tarfile.FilterError as exc:
+                    raise HubError(f"{repo} at {sha[:12]}: refusing to check out an unsafe file: {exc}") from None
             archive.unlink()
         for entry in selected:
             if entry.lfs_sha256 is not None:
