@@ -38,7 +38,9 @@ def materialize_smollm2(dest: Path) -> Path:
         return dest
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     gguf = smollm2_gguf_path()
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

@@ -59,8 +59,11 @@ def run_demo(
     ``models_dir`` is where the model and its repository are built and cached (default: the data
     directory's ``demo`` folder); the database, config and alerts always go to the data directory.
     """
+    from transformers.utils import logging as transformers_logging
+
     from monitor.service import Service, ServiceOptions
 
+    transformers_logging.disable_progress_bar()
     options = options or DemoOptions()
     started = time.monotonic()
     root = (settings.data_dir / "demo").resolve()
