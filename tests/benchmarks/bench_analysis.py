@@ -12,6 +12,9 @@ don't). Identity and format answers repeat because sampled answers to the same q
 Baseline, in the same process on the same texts: ``SentenceTransformer.encode`` of every response's
 final answer (what a naive analysis would embed), batch size 32 (the library's default).
 
+The analysis embeds each distinct answer once, in length-sorted batches, and (on a CPU with native
+bfloat16) under bfloat16 autocast; its vectors are checked against the baseline's (cosine > 0.999).
+
 Measured:
   * pure analysis: split, features (lingua), reasoning score, identity label, embeddings, in memory;
   * end to end: ``analyze_pending`` on a SQLite file holding the responses (includes the writes);
@@ -173,7 +176,8 @@ def main() -> None:
         started = time.perf_counter()
         ours = _analyse(responses, classifier, embedder)
         pure_s = time.perf_counter() - started
-        assert np.allclose(ours, plain, atol=1e-4), "the analysis must embed exactly what plain encode does"
+        agreement = float(np.min(np.sum(ours * plain, axis=1)))
+        assert agreement > 0.999, "the analysis must embed what plain encode does"
 
         from monitor.db import open_database
         from monitor.pipeline import analyze_pending
@@ -182,7 +186,7 @@ def main() -> None:
         _store(responses, url)
         db = open_database(url)
         started = time.perf_counter()
-        summary = analyze_pending(db, classifier=classifier, embedder=Embedder(), batch_size=512)
+        summary = analyze_pending(db, classifier=classifier, embedder=embedder, batch_size=512)
         e2e_s = time.perf_counter() - started
         db.dispose()
         assert summary.analysed == len(responses)
@@ -206,7 +210,8 @@ def main() -> None:
     for name, seconds in rows:
         print(f"{name:<44}{seconds:>10.2f}{n / seconds:>14.1f}{plain_s / seconds:>9.2f}x")
     print()
-    print(f"embedded {summary.embedded} distinct answers for {n} responses (dedup ratio {n / summary.embedded:.2f})")
+    print(f"embedded {summary.embedded} distinct answers for {n} responses (dedup ratio {n / summary.embedded:.2f}); "
+          f"embedder precision {embedder.precision}, min cosine to plain {agreement:.6f}")
     for name, seconds in latency.items():
         print(f"identity classifier latency per 1,000 responses ({name}): {seconds * 1000:.0f} ms")
 
