@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from monitor.db import Database, ProbeSuite, Response, ReviewerLabel, Run, WatchedModel
 
-SUITE_CONTENT = {
+SUITE_CONTENT: dict[str, Any] = {
     "name": "mixed",
     "version": 1,
     "probes": [
@@ -43,7 +45,7 @@ RESPONSES = [
 def store_run(db: Database, *, repo: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", sha: str = "a" * 40,
               responses: list[tuple[str, int, str, str, str | None]] | None = None) -> int:
     """One completed run with ``responses`` (default: RESPONSES); returns the run id."""
-    probes = {probe["id"]: probe for probe in SUITE_CONTENT["probes"]}  # type: ignore[index]
+    probes = {probe["id"]: probe for probe in SUITE_CONTENT["probes"]}
     with db.session() as session:
         model = session.query(WatchedModel).filter_by(repo_id=repo).one_or_none()
         if model is None:

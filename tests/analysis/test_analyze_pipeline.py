@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ class CountingEmbedder(Embedder):
         self.__dict__.update(inner.__dict__)
         self.encoded: list[str] = []
 
-    def encode(self, texts):  # type: ignore[no-untyped-def]
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.encoded.extend(texts)
         return super().encode(texts)
 
