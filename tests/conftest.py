@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -106,8 +107,7 @@ def demo_result(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         echo=lines.append,
         models_dir=Path(request.config.cache.mkdir("demo-models")),
     )
-    result.output = "\n".join(lines)  # type: ignore[attr-defined]
-    return result
+    return SimpleNamespace(**vars(result), output="\n".join(lines))
 
 
 @pytest.fixture(scope="session")
