@@ -37,7 +37,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup chromium lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=15 tests
 
 bench: setup
 	$(BIN)/python -m tests.benchmarks
