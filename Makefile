@@ -39,8 +39,9 @@ lint: setup
 test: setup chromium lint
 	$(BIN)/pytest -q --durations=15 tests
 
+# The benchmarks print figures next to a baseline measured in the same process (not timed tests).
 bench: setup
-	$(BIN)/python -m tests.benchmarks
+	for b in tests/benchmarks/bench_*.py; do $(BIN)/python -m tests.benchmarks.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
