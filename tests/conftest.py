@@ -74,7 +74,9 @@ def database(db_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
     """../shared/data beside the repository (MATH-500, AIME 2024, GSM8K); read there, never copied."""
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    from tests._shared_data import SHARED_DATA
+
+    path = SHARED_DATA
     if not path.is_dir():
         pytest.fail(f"the shared benchmark data is expected at {path}")
     return path

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from monitor.analysis import answers_equal, extract_answer, normalize_answer, score_answer
+from tests._shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def _rows(name: str) -> list[dict[str, str]]:

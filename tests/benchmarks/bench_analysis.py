@@ -40,8 +40,9 @@ from monitor.analysis import (
     score_answer,
     split_reasoning,
 )
+from tests._shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 
 IDENTITY_ANSWERS = [
     (40, "Greetings! I'm DeepSeek-R1, an artificial intelligence assistant created by DeepSeek. I'm at your service "

@@ -18,11 +18,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import yaml
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests._shared_data import SHARED_DATA
+
+DATA = SHARED_DATA
 
 
 def best(function: Callable[[], object], reps: int) -> float:

@@ -250,7 +250,7 @@ def test_webhook_command_serves_and_polls(hub: HubServer, tmp_path: Path) -> Non
             time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=90)
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}/webhook" in output
 

@@ -9,8 +9,9 @@ import pytest
 
 from monitor.errors import InputError
 from monitor.probes import IMPORT_SAMPLING, REASONING_INSTRUCTION, SuiteSampling, import_benchmark, load_suite
+from tests._shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 
 
 def records(name: str) -> list[dict[str, object]]:

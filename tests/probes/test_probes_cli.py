@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.probes import load_suite
+from tests._shared_data import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 
 
 def invoke(*args: str) -> tuple[int, str]:
