@@ -8,6 +8,7 @@ A contract other tools parse: ``check --json`` prints one document
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -303,6 +304,14 @@ def webhook(
     server = make_webhook_server(make_webhook_handler(db, secret, poller), host, port)
     address = f"http://{host}:{server.server_port}/webhook"
     typer.echo(f"listening for Hub webhooks on {address} (Ctrl-C to stop)")
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a process started in the background inherits SIGINT ignored, and SIGTERM
+    # (how service managers stop things) should stop the server just as cleanly.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
