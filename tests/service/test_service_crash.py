@@ -65,8 +65,8 @@ def _partial_run(db: Database) -> tuple[int, int] | None:
     return None
 
 
-def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> None:
-    remote = model_repo(tmp_path / "repo", smollm2_folder)
+def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_dir: Path) -> None:
+    remote = model_repo(tmp_path / "repo", smollm2_dir)
     hook = HttpReceiver()
     hook.fail_with = 503  # the webhook channel is down until after the crash
     hook.start()
@@ -78,7 +78,7 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_folder: Path) -> N
     first = start_serve(*args, env=env, log=log)
     try:
         wait_for(lambda: _count(db, "revisions") == 1, timeout=60, what="the first revision")
-        template = (smollm2_folder / "chat_template.jinja").read_text()
+        template = (smollm2_dir / "chat_template.jinja").read_text()
         remote.commit(
             "Update chat_template.jinja",
             {
