@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor._resources import bundled_dir
 from monitor.errors import DatabaseError
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "upgrade",
 ]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = bundled_dir("migrations")
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -68,7 +69,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _alembic_config(engine: Engine) -> Config:
     if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise DatabaseError(f"migrations not found at {MIGRATIONS_DIR}; reinstall drift-monitor from its repository")
+        raise DatabaseError(
+            f"migrations not found at {MIGRATIONS_DIR}; reinstall drift-monitor (its wheel ships them)"
+        )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
