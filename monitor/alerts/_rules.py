@@ -58,7 +58,8 @@ _CHANGE_PRIORITY = (
     "repo_gone",
     "repo_gated",
 )
-_NOT_ALERTED = frozenset({"first_seen"})
+# A first sighting is not news, nor is a new fingerprint baseline (the probe set changed, not the model).
+_NOT_ALERTED = frozenset({"first_seen", "fingerprint_rebaselined"})
 DRIFT_FAMILIES = ("identity", "reasoning", "format", "distribution")
 _FAMILY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("distribution", ("embedding", "mmd", "energy", "distribution", "exact_match")),

@@ -1,7 +1,7 @@
 """Response analysis: reasoning/answer split, identity classifier, reasoning scorer, embeddings, features.
 
 Pure functions and models: data in, results out. Nothing here touches the database or an engine; the
-pipeline (``monitor.pipeline.analyze_pending``) stores what these compute.
+pipeline (``monitor.pipeline.analyse_pending``) stores what these compute.
 """
 
 from monitor.analysis._aliases import Aliases, AliasHit

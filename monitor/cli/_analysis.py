@@ -28,7 +28,7 @@ from monitor.cli import _common
 from monitor.cli._app import app
 from monitor.db import ClassifierVersion, Run
 from monitor.errors import DatabaseError, InputError
-from monitor.pipeline import analyze_pending, current_classifier, register_classifier, reviewer_examples
+from monitor.pipeline import analyse_pending, current_classifier, register_classifier, reviewer_examples
 
 classifier_app = typer.Typer(help="The identity classifier: train and version it.", no_args_is_help=True)
 app.add_typer(classifier_app, name="classifier")
@@ -262,7 +262,7 @@ def analyze_command(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = analyze_pending(db, run_id=run, classifier=classifier, embedder=embedder, progress=progress,
+        summary = analyse_pending(db, run_id=run, classifier=classifier, embedder=embedder, progress=progress,
                                   batch_size=batch_size)
     typer.echo(
         f"analysed {summary.analysed}, labelled {summary.labelled} ({summary.classifier_version}), "

@@ -9,7 +9,7 @@ from typing import Any
 from monitor.config import MonitorConfig, Settings, load_config, load_settings
 from monitor.db import Database, open_database
 
-__all__ = ["config", "database", "print_json", "settings"]
+__all__ = ["config", "database", "note_running_service", "print_json", "settings"]
 
 
 def settings() -> Settings:
@@ -32,3 +32,16 @@ def database(current: Settings | None = None) -> Database:
 def print_json(document: Any) -> None:
     """Print one JSON document on stdout (machine-readable output of ``--json``)."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+
+
+def note_running_service(db: Database) -> None:
+    """Say on stderr that a service holds the lease: this command runs beside it, without the lease.
+
+    Its steps are safe beside the service (polls record under a row lock and skip what another poll
+    recorded first; runs resume by key), but the user should know two writers share the database.
+    """
+    from monitor.service import lease_holder
+
+    holder = lease_holder(db)
+    if holder is not None:
+        sys.stderr.write(f"note: a drift-monitor service ({holder}) is running on this database; running beside it\n")

@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.cli import _common
-from monitor.cli._app import app
+from monitor.cli._app import app, error_line
 from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
 from monitor.hub import is_remote_location, make_webhook_handler, make_webhook_server
-from monitor.pipeline import BackgroundPoller, PollResult, alert_callbacks
+from monitor.pipeline import PollResult
 
 __all__ = ["watch_app"]
 
@@ -177,12 +177,13 @@ def check(
     Watched means added with `watch add` or listed in the config file. Alerts for what a poll finds are
     written to the outbox as the service would write them (delivered by the service or `alerts deliver`).
     """
-    # The service's own poll step (config sync, hub and endpoint sources, alerts in the poll's transaction).
-    from monitor.pipeline import poll_one, sync_watched_models
+    # The service's own poll step (config sync, hub, git and endpoint sources, alerts in the poll's transaction).
+    from monitor.pipeline import CycleContext, poll_step, sync_watched_models
 
     settings = _common.settings()
     config = _common.config(settings)
     db = _common.database(settings)
+    _common.note_running_service(db)
     ids = sync_watched_models(db, config)
     if model is not None:
         candidates = [model]
@@ -193,9 +194,10 @@ def check(
         if found is None:
             raise ModelNotFoundError(f"{model} is not watched (add it with: drift-monitor watch add {model})")
         ids = [found]
-    results = [
-        poll_one(db, model_id, config, cache_dir=settings.data_dir / "hub", trigger="manual") for model_id in ids
-    ]
+    report = poll_step(CycleContext(db=db, config=config, data_dir=settings.data_dir), ids, trigger="manual")
+    for error in report.errors:
+        error_line(error)
+    results = report.polled
     if json_output:
         _common.print_json({"models": [result.to_json() for result in results]})
     elif not results:
@@ -290,17 +292,33 @@ def webhook(
 ) -> None:
     """Serve the Hub webhook endpoint: a valid POST triggers an immediate poll of the named repository.
 
+    The poll is the service's poll step (Hub, git and endpoint models alike, alerts written with it).
     The secret comes from the environment (DRIFT_MONITOR_WEBHOOK_SECRET, or the variable the config's
     webhook_secret_env names); without one the command refuses to start.
     """
+    from monitor.pipeline import BackgroundPoller, CycleContext, poll_step, sync_watched_models
+
     settings = _common.settings()
     config = _common.config(settings)
     secret = os.environ.get(config.webhook_secret_env, "")
     if not secret:
         raise ConfigError(f"set {config.webhook_secret_env} to the webhook's secret (the Hub sends it back)")
     db = _common.database(settings)
-    on_change, on_failure = alert_callbacks(poll_failure_threshold=config.alerts.poll_failure_threshold)
-    poller = BackgroundPoller(db, cache_dir=settings.data_dir / "hub", on_change=on_change, on_failure=on_failure)
+    _common.note_running_service(db)
+    sync_watched_models(db, config)
+    ctx = CycleContext(db=db, config=config, data_dir=settings.data_dir)
+
+    def poll(repo_id: str) -> PollResult:
+        with db.session() as session:
+            model_id = session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id == repo_id))
+        if model_id is None:
+            raise ModelNotFoundError(f"{repo_id} is not watched")
+        report = poll_step(ctx, [model_id], trigger="webhook")
+        if not report.polled:
+            raise ModelNotFoundError(f"{repo_id}: {'; '.join(report.errors) or 'not polled'}")
+        return report.polled[0]
+
+    poller = BackgroundPoller(poll)
     server = make_webhook_server(make_webhook_handler(db, secret, poller), host, port)
     address = f"http://{host}:{server.server_port}/webhook"
     typer.echo(f"listening for Hub webhooks on {address} (Ctrl-C to stop)")

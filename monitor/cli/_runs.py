@@ -16,9 +16,8 @@ from rich.table import Table
 from monitor.cli import _common
 from monitor.cli._app import app
 from monitor.db import Database, ProbeSuite, Response, Run, WatchedModel
-from monitor.engines import EngineSpec
 from monitor.errors import EngineError, InputError
-from monitor.pipeline import ensure_watched_model, plan_run, resolve_model, run_suite
+from monitor.pipeline import engine_spec, ensure_watched_model, plan_run, resolve_model, run_suite
 from monitor.probes import load_suite
 
 runs_app = typer.Typer(help="Runs stored in the database.", no_args_is_help=True)
@@ -63,12 +62,13 @@ def run_command(
     db = _common.database(settings)
     suites = [load_suite(name) for name in suite]
     resolved = resolve_model(model, revision, data_dir=settings.data_dir, allow_pickle=allow_pickle)
-    options: dict[str, Any] = {"batch_size": batch_size}
+    options: dict[str, Any] = {}
     if engine == "transformers":
         options |= {"device": device, "allow_pickle": allow_pickle}
     elif engine not in ("vllm", "openai"):
         raise EngineError(f"unknown engine {engine!r}: use transformers, vllm or openai")
-    spec = EngineSpec(kind=engine, model=str(resolved.path), revision=resolved.sha, options=options)
+    spec = engine_spec(engine, str(resolved.path), resolved.sha, options=options, batch_size=batch_size)
+    _common.note_running_service(db)
     with db.session() as session:
         model_id = ensure_watched_model(session, resolved.repo_id, source=resolved.source).id
     console = Console(stderr=True)

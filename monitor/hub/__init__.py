@@ -32,7 +32,7 @@ from monitor.hub._manifest import (
     snapshot_patterns,
     wanted_in_snapshot,
 )
-from monitor.hub._protocol import RevisionSource, is_access_denied
+from monitor.hub._protocol import DescribedSource, RevisionFacts, RevisionSource, is_access_denied
 from monitor.hub._sources import open_source
 from monitor.hub._webhook import WebhookApp, make_webhook_handler, make_webhook_server
 
@@ -48,10 +48,12 @@ __all__ = [
     "Category",
     "ChangeKinds",
     "Commit",
+    "DescribedSource",
     "FileEntry",
     "GitSource",
     "HfSource",
     "Manifest",
+    "RevisionFacts",
     "RevisionSource",
     "WebhookApp",
     "category",

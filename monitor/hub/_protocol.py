@@ -10,11 +10,13 @@ Errors a source raises (all from ``monitor.errors``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
+from monitor.hub._classify import ChangeKinds
 from monitor.hub._manifest import Commit, Manifest
 
-__all__ = ["RevisionSource", "is_access_denied"]
+__all__ = ["DescribedSource", "RevisionFacts", "RevisionSource", "is_access_denied"]
 
 
 @runtime_checkable
@@ -22,7 +24,7 @@ class RevisionSource(Protocol):
     """Where a watched repository's revisions are read from."""
 
     kind: str
-    """``hf`` or ``git`` (stored as ``WatchedModel.source``)."""
+    """``hf``, ``git`` or ``endpoint`` (stored as ``WatchedModel.source``)."""
 
     @property
     def requests(self) -> int:
@@ -56,6 +58,30 @@ class RevisionSource(Protocol):
 
     def read_small_file(self, sha: str, path: str) -> bytes | None:
         """The content of a small file at ``sha`` (None when the revision has no such file)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RevisionFacts:
+    """What a source that classifies its own revisions says about one: the change and what to store."""
+
+    change: ChangeKinds
+    fingerprints: dict[str, Any]
+    manifest: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class DescribedSource(RevisionSource, Protocol):
+    """A source whose revisions are not file trees (an endpoint's behavioural fingerprints).
+
+    The poll records its revisions like commits (same ``Poll``, ``Revision`` and ``ChangeEvent`` rows,
+    same failure counting and alerts) but takes the change, fingerprints and stored manifest from
+    ``describe`` instead of classifying file manifests.
+    """
+
+    def describe(self, sha: str) -> RevisionFacts:
+        """The facts of revision ``sha``, which ``head`` just returned."""
         ...
 
 

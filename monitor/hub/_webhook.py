@@ -14,13 +14,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socketserver
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 
 import sqlalchemy as sa
 
+from monitor._wsgi import make_http_server
 from monitor.db import Database, WatchedModel
 from monitor.errors import ConfigError
 
@@ -107,15 +107,6 @@ def make_webhook_handler(db: Database, secret: str, trigger: Callable[[str], Non
     return WebhookApp(db, secret, trigger)
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("webhook %s - %s", self.address_string(), format % args)
-
-
 def make_webhook_server(app: WebhookApp, host: str = "127.0.0.1", port: int = 0) -> WSGIServer:
     """A threaded standard-library HTTP server for ``app`` (``port`` 0 picks a free port)."""
-    return make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    return make_http_server(app, host, port)

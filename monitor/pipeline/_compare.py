@@ -52,12 +52,14 @@ __all__ = [
     "compare_revisions",
     "compare_with_baseline",
     "find_baseline_sha",
+    "pinned_revision",
     "response_set_for_runs",
 ]
 
 BaselinePolicy = Literal["previous", "pinned"]
 _T = TypeVar("_T")
 _COMPLETED = "completed"
+_MIN_PREFIX = 7  # shortest sha prefix a pinned baseline may use (git's default abbreviation)
 _IN_CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
 
 
@@ -140,6 +142,22 @@ def compare_revisions(
         return report, row.id
 
 
+def pinned_revision(revisions: Sequence[Revision], ref: str) -> Revision | None:
+    """The revision a pinned baseline ``ref`` names: its full sha, a tag on it, or a sha prefix of >= 7 characters.
+
+    The one rule for both the runs the cycle owes the pinned baseline and the comparison with it. A
+    shorter prefix is refused: like git's abbreviations, it would name another commit as history grows.
+    """
+    for revision in revisions:
+        if revision.sha == ref or ref in (revision.tags or []):
+            return revision
+    if len(ref) >= _MIN_PREFIX:
+        matches = [revision for revision in revisions if revision.sha.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
 def find_baseline_sha(
     session: Session,
     model: WatchedModel,
@@ -156,9 +174,15 @@ def find_baseline_sha(
     if policy == "pinned":
         if not pinned_ref:
             raise ComparisonError("baseline policy 'pinned' needs a ref (a commit sha or tag)")
-        for revision in session.scalars(sa.select(Revision).where(Revision.model_id == model.id)):
-            if revision.sha.startswith(pinned_ref) or pinned_ref in (revision.tags or []):
-                return revision.sha if revision.sha != candidate_sha else None
+        revisions = session.scalars(sa.select(Revision).where(Revision.model_id == model.id).order_by(Revision.seq))
+        pinned = pinned_revision(list(revisions), pinned_ref)
+        if pinned is not None:
+            return pinned.sha if pinned.sha != candidate_sha else None
+        if len(pinned_ref) < _MIN_PREFIX:
+            raise ComparisonError(
+                f"pinned baseline {pinned_ref!r} is neither a tag nor a sha of {model.repo_id}; "
+                f"give the full sha or at least {_MIN_PREFIX} characters of it"
+            )
         return _resolve_sha(session, model, pinned_ref)
     candidate_keys = {(g.suite_hash, g.sampling_hash) for g in _groups(session, model, candidate_sha)}
     if not candidate_keys:

@@ -27,6 +27,7 @@ from monitor.drift import (
     noise_floor,
 )
 from monitor.errors import ComparisonError, InputError
+from monitor.pipeline._response_facts import prompt_text
 
 if TYPE_CHECKING:
     from monitor.analysis import Embedder, IdentityClassifier
@@ -117,7 +118,7 @@ def _record(document: Any, path: Path, number: int) -> ExportRecord:
         text=text,
         category=cast(Category, category),
         line=number,
-        prompt=_prompt_text(document.get("prompt")),
+        prompt=prompt_text(document.get("prompt")),
         expected=None if expected is None else str(expected),
         finish_reason=_optional_str(document.get("finish_reason")),
         completion_tokens=tokens,
@@ -132,16 +133,6 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _prompt_text(prompt: Any) -> str | None:
-    """The last user turn of a prompt given as text or as chat messages."""
-    if isinstance(prompt, str):
-        return prompt
-    if isinstance(prompt, list):
-        turns = [m.get("content") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-        return str(turns[-1]) if turns else None
-    return None
-
-
 def response_sets_from_export(
     records: Sequence[ExportRecord],
     *,
@@ -151,21 +142,29 @@ def response_sets_from_export(
     expected_identity: str | None = None,
 ) -> list[ResponseSet]:
     """Analyse export records (split, classify, score, embed, detect language): one set per run."""
-    from monitor.analysis import detect_languages, score_answer, split_reasoning
+    from monitor.pipeline._response_facts import ResponseText, analyse_texts
 
-    splits = [split_reasoning(r.text, finish_reason=r.finish_reason) for r in records]
+    facts = analyse_texts(
+        [
+            ResponseText(
+                raw_text=r.text,
+                finish_reason=r.finish_reason,
+                prompt=r.prompt,
+                prompt_language=r.language,
+                expected=r.expected,
+            )
+            for r in records
+        ]
+    )
     identity = [i for i, r in enumerate(records) if r.category == "identity"]
-    labels = classifier.classify_parts([splits[i].answer for i in identity], [splits[i].reasoning for i in identity])
+    labels = classifier.classify_parts(
+        [facts[i].split.answer for i in identity], [facts[i].split.reasoning for i in identity]
+    )
     label_of = dict(zip(identity, labels, strict=True))
-    answers = [split.answer for split in splits]
-    languages = detect_languages(answers)
-    prompts = [r.prompt for r in records]
-    prompt_languages = detect_languages([p or "" for p in prompts])
-    vectors = embedder.encode(answers) if embedder is not None else None
+    vectors = embedder.encode([f.split.answer for f in facts]) if embedder is not None else None
     by_run: dict[str | None, list[ResponseRecord]] = {}
-    for i, (record, split) in enumerate(zip(records, splits, strict=True)):
-        score = score_answer(split.answer, record.expected) if record.expected is not None else None
-        result = label_of.get(i)
+    for i, (record, fact) in enumerate(zip(records, facts, strict=True)):
+        split, score, result = fact.split, fact.score, label_of.get(i)
         by_run.setdefault(record.run_id, []).append(
             ResponseRecord(
                 probe_id=record.probe_id,
@@ -175,11 +174,11 @@ def response_sets_from_export(
                 reasoning_label=result.reasoning_label if result else None,
                 correct=score.correct if score else None,
                 think_state=cast(ThinkState, split.think_state),
-                truncated=split.truncated,
-                answer_chars=len(split.answer),
+                truncated=fact.features.truncated,
+                answer_chars=fact.features.answer_chars,
                 completion_tokens=record.completion_tokens,
-                language=languages[i],
-                prompt_language=record.language or (prompt_languages[i] if prompts[i] else None),
+                language=fact.features.language,
+                prompt_language=fact.features.prompt_language,
                 embedding=None if vectors is None else vectors[i],
                 answer_text=split.answer,
                 extracted=score.extracted if score else None,

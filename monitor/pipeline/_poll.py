@@ -43,6 +43,7 @@ from monitor.hub import (
     SMALL_FILES,
     ChangeKinds,
     Commit,
+    DescribedSource,
     Manifest,
     RevisionSource,
     classify_change,
@@ -50,6 +51,7 @@ from monitor.hub import (
     is_access_denied,
     open_source,
 )
+from monitor.pipeline._faults import fault_text
 
 __all__ = [
     "BackgroundPoller",
@@ -57,7 +59,6 @@ __all__ = [
     "OnChange",
     "OnFailure",
     "PollResult",
-    "alert_callbacks",
     "hub_cache_dir",
     "poll_model",
     "poll_watched",
@@ -149,23 +150,7 @@ class _Found:
     change: ChangeKinds
     tags: list[str]
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def alert_callbacks(*, poll_failure_threshold: int = 3) -> tuple[OnChange, OnFailure]:
-    """Callbacks that write hub alerts to the outbox in the poll's own transaction (CLI and service alike).
-
-    Every change event becomes ``hub.<kind>`` (first sightings excepted); a failed poll becomes
-    ``poll.failed`` once its streak reaches ``poll_failure_threshold``.
-    """
-    from monitor.alerts import change_alert, poll_failure_alert
-
-    def on_change(session: Session, model: WatchedModel, event: ChangeEvent) -> None:
-        change_alert(session, event, repo_id=model.repo_id)
-
-    def on_failure(session: Session, model: WatchedModel, poll: Poll) -> None:
-        poll_failure_alert(session, model, threshold=poll_failure_threshold)
-
-    return on_change, on_failure
+    stored_manifest: dict[str, Any] | None = None  # what to store instead of ``manifest`` (an endpoint's)
 
 
 def hub_cache_dir() -> Path:
@@ -214,6 +199,8 @@ def poll_model(
         outcome, error, head = "gone", str(exc), None
     except MonitorError as exc:
         outcome, error, head = ("gated" if is_access_denied(exc) else "failed"), str(exc), None
+    except Exception as exc:  # a full disk, a library's ValueError or LocalEntryNotFoundError: this model's fault
+        outcome, error, head = "failed", fault_text(exc, logger, f"poll of {known.repo_id}"), None
     requests = (source.requests - requests_before) if source is not None else 0
     result = _record(
         db,
@@ -394,6 +381,20 @@ def _fingerprints(
 
 def _discover(source: RevisionSource, known: _Known, head: str, reader: _Reader) -> list[_Found]:
     """Everything new between the last seen head and ``head``, classified, oldest first."""
+    if isinstance(source, DescribedSource):
+        facts = source.describe(head)
+        return [
+            _Found(
+                source.commit(head),
+                known.head_sha,
+                Manifest(),
+                facts.fingerprints,
+                facts.change,
+                [],
+                dict(facts.details),
+                stored_manifest=facts.manifest,
+            )
+        ]
     if known.head_sha is None:
         commit = source.commit(head)
         manifest = source.manifest(head)
@@ -558,7 +559,7 @@ def _write_found(
         revision.title = item.commit.title
         revision.committed_at = committed_at
         revision.tags = list(item.tags)
-        revision.manifest = item.manifest.to_json()
+        revision.manifest = item.stored_manifest if item.stored_manifest is not None else item.manifest.to_json()
         revision.fingerprints = item.fingerprints
 
         event_query = sa.select(ChangeEvent).where(
@@ -642,13 +643,14 @@ def _status_event(
 class BackgroundPoller:
     """A webhook trigger: polls a repo in a background thread, coalescing bursts per repo.
 
-    Calling it while a poll of the same repo is running schedules exactly one more poll after it, so
-    the last push is always seen and a burst of webhooks costs at most two polls.
+    ``poll(repo_id)`` is the poll itself (``drift-monitor webhook`` passes the cycle's poll step, so an
+    endpoint model is polled like any other). Calling the poller while a poll of the same repo is running
+    schedules exactly one more poll after it, so the last push is always seen and a burst of webhooks
+    costs at most two polls.
     """
 
-    def __init__(self, db: Database, **poll_options: Any) -> None:
-        self.db = db
-        self.poll_options = poll_options
+    def __init__(self, poll: Callable[[str], PollResult]) -> None:
+        self.poll = poll
         self._lock = threading.Lock()
         self._running: dict[str, bool] = {}  # repo -> another poll requested while running
         self._threads: set[threading.Thread] = set()
@@ -669,7 +671,7 @@ class BackgroundPoller:
         try:
             while True:
                 try:
-                    result = poll_model(self.db, repo_id, trigger="webhook", **self.poll_options)
+                    result = self.poll(repo_id)
                     with self._lock:
                         self.results.append(result)
                 except Exception:

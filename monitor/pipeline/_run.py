@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,16 @@ __all__ = [
     "ResolvedModel",
     "RunOutcome",
     "RunPlan",
+    "engine_spec",
     "ensure_suite",
     "ensure_watched_model",
+    "find_run",
     "model_location",
+    "open_run",
     "plan_run",
+    "record_unstarted",
     "resolve_model",
+    "run_options_key",
     "run_suite",
 ]
 
@@ -141,28 +146,12 @@ def run_suite(
     ``on_start(run_id, missing, expected)`` is called before generation; ``on_progress(n)`` per batch.
     """
     started = time.monotonic()
-    options_key = {k: v for k, v in sorted(engine.options.items()) if k != "batch_size"}
     with db.session() as session:
-        suite_row = ensure_suite(session, plan.suite)
-        run = None if new else _find_run(session, model_id, revision_sha, suite_row.id, engine, plan, seed, options_key)
-        resumed = run is not None
-        if run is None:
-            run = Run(
-                model_id=model_id,
-                revision_id=revision_id,
-                revision_sha=revision_sha,
-                suite_id=suite_row.id,
-                engine=engine.kind,
-                engine_options=options_key,
-                sampling=plan.sampling.__dict__ | {"limit": plan.limit},
-                sampling_hash=plan.sampling_hash,
-                seed=seed,
-                samples=plan.sampling.samples,
-                probe_limit=plan.limit,
-                expected_responses=len(plan.items),
-            )
-            session.add(run)
-            session.flush()
+        run, created = open_run(
+            session, model_id=model_id, revision_sha=revision_sha, revision_id=revision_id, plan=plan,
+            engine=engine, seed=seed, new=new,
+        )
+        resumed = not created
         run_id = run.id
         if run.status == "completed":
             return RunOutcome(run_id, "completed", None, 0, run.expected_responses, 0.0, resumed=True)
@@ -206,17 +195,34 @@ def run_suite(
     return RunOutcome(run_id, status, error, generated, len(plan.items), time.monotonic() - started, resumed)
 
 
-def _find_run(
+def run_options_key(engine: EngineSpec) -> dict[str, Any]:
+    """The engine options that are part of a run's identity (the batch size changes speed, not outputs)."""
+    return {k: v for k, v in sorted(engine.options.items()) if k != "batch_size"}
+
+
+def engine_spec(
+    kind: str, model: str, revision: str | None, *, options: Mapping[str, Any], batch_size: int
+) -> EngineSpec:
+    """The one way a run's engine spec is built (``run`` and the cycle): its options plus the batch size."""
+    return EngineSpec(kind=kind, model=model, revision=revision, options={**options, "batch_size": batch_size})
+
+
+def find_run(
     session: Session,
+    *,
     model_id: int,
     revision_sha: str,
     suite_id: int,
     engine: EngineSpec,
     plan: RunPlan,
     seed: int,
-    options_key: dict[str, Any],
 ) -> Run | None:
-    """The newest run with the same key; a completed one is reused, an unfinished one resumed."""
+    """The newest run with this key (model, revision, suite content, engine kind and options, sampling, seed).
+
+    The one rule for "does this run exist?": ``run_suite`` resumes what it returns, and the cycle's
+    pending check asks it too, so a changed engine option or seed is a new run for both.
+    """
+    options_key = run_options_key(engine)
     candidates = session.scalars(
         sa.select(Run)
         .where(
@@ -233,6 +239,73 @@ def _find_run(
         if run.engine_options == options_key:
             return run
     return None
+
+
+def open_run(
+    session: Session,
+    *,
+    model_id: int,
+    revision_sha: str,
+    revision_id: int | None,
+    plan: RunPlan,
+    engine: EngineSpec,
+    seed: int,
+    new: bool = False,
+) -> tuple[Run, bool]:
+    """The run for this key and whether it is new: the existing one (to resume), or a new ``pending`` row."""
+    suite_row = ensure_suite(session, plan.suite)
+    run = None
+    if not new:
+        run = find_run(
+            session, model_id=model_id, revision_sha=revision_sha, suite_id=suite_row.id, engine=engine, plan=plan,
+            seed=seed,
+        )
+    if run is None:
+        run = Run(
+            model_id=model_id,
+            revision_id=revision_id,
+            revision_sha=revision_sha,
+            suite_id=suite_row.id,
+            engine=engine.kind,
+            engine_options=run_options_key(engine),
+            sampling=plan.sampling.__dict__ | {"limit": plan.limit},
+            sampling_hash=plan.sampling_hash,
+            seed=seed,
+            samples=plan.sampling.samples,
+            probe_limit=plan.limit,
+            expected_responses=len(plan.items),
+            status="pending",
+        )
+        session.add(run)
+        session.flush()
+        return run, True
+    return run, False
+
+
+def record_unstarted(
+    db: Database,
+    *,
+    model_id: int,
+    revision_sha: str,
+    revision_id: int | None,
+    plan: RunPlan,
+    engine: EngineSpec,
+    seed: int,
+    error: str,
+    new: bool = False,
+) -> RunOutcome:
+    """A run that failed before generating (no snapshot, a refused spec): its row says why, like any failure.
+
+    The next attempt resumes this row (same key), after the failed-run back-off; its ``run.failed`` alert
+    is raised by the alert sweep.
+    """
+    with db.session() as session:
+        run, _ = open_run(
+            session, model_id=model_id, revision_sha=revision_sha, revision_id=revision_id, plan=plan,
+            engine=engine, seed=seed, new=new,
+        )
+        run.status, run.error, run.finished_at = "failed", error, utcnow()
+        return RunOutcome(run.id, "failed", error, 0, run.expected_responses, 0.0, resumed=False)
 
 
 def _finish(db: Database, run_id: int, status: str, error: str | None) -> None:

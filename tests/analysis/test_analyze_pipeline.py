@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from monitor.analysis import Embedder, IdentityClassifier
 from monitor.db import ClassifierVersion, Database, Embedding, Label, Response, ResponseAnalysis
-from monitor.pipeline import analyze_pending, reviewer_examples
+from monitor.pipeline import analyse_pending, reviewer_examples
 from tests.analysis._responses import RESPONSES, add_reviewer_label, store_run
 
 
@@ -41,7 +41,7 @@ def test_analyse_everything_once(database: Database, classifier: IdentityClassif
     run_id = store_run(database)
     counting = CountingEmbedder(embedder)
     progress: list[tuple[int, int]] = []
-    summary = analyze_pending(
+    summary = analyse_pending(
         database, classifier=classifier, embedder=counting, progress=lambda *a: progress.append(a), batch_size=4
     )
     assert (summary.pending, summary.analysed, summary.labelled) == (len(RESPONSES), len(RESPONSES), len(RESPONSES))
@@ -86,7 +86,7 @@ def test_analyse_everything_once(database: Database, classifier: IdentityClassif
         assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
 
     # Idempotent: nothing left to do, nothing encoded.
-    again = analyze_pending(database, run_id=run_id, classifier=classifier, embedder=counting)
+    again = analyse_pending(database, run_id=run_id, classifier=classifier, embedder=counting)
     assert (again.pending, again.analysed, again.labelled, again.embedded) == (0, 0, 0, 0)
     assert len(counting.encoded) == distinct
 
@@ -94,11 +94,11 @@ def test_analyse_everything_once(database: Database, classifier: IdentityClassif
 def test_cached_embeddings_are_reused_across_runs(database: Database, classifier: IdentityClassifier,
                                                   embedder: Embedder) -> None:
     first = store_run(database)
-    analyze_pending(database, run_id=first, classifier=classifier, embedder=embedder)
+    analyse_pending(database, run_id=first, classifier=classifier, embedder=embedder)
     claude = ("who-en", 1, "I'm Claude, made by Anthropic.", "stop", None)
     second = store_run(database, sha="b" * 40, responses=[("who-en", 0, RESPONSES[0][2], "stop", None), claude])
     counting = CountingEmbedder(embedder)
-    summary = analyze_pending(database, run_id=second, classifier=classifier, embedder=counting)
+    summary = analyse_pending(database, run_id=second, classifier=classifier, embedder=counting)
     assert (summary.analysed, summary.embedded, summary.embeddings_reused) == (2, 1, 1)
     assert counting.encoded == ["I'm Claude, made by Anthropic."]
 
@@ -115,11 +115,11 @@ def test_interrupted_analysis_resumes_without_duplicates(database: Database, cla
             raise Crash
 
     with pytest.raises(Crash):
-        analyze_pending(database, classifier=classifier, embedder=embedder, progress=crash_after_first_batch,
+        analyse_pending(database, classifier=classifier, embedder=embedder, progress=crash_after_first_batch,
                         batch_size=3)
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ResponseAnalysis)) == 3
-    summary = analyze_pending(database, classifier=classifier, embedder=embedder, batch_size=3)
+    summary = analyse_pending(database, classifier=classifier, embedder=embedder, batch_size=3)
     assert summary.analysed == len(RESPONSES) - 3
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ResponseAnalysis)) == len(RESPONSES)
@@ -132,7 +132,7 @@ def test_new_classifier_version_relabels_and_keeps_old_labels(
     from monitor.analysis import bundled_examples, train_classifier
 
     run_id = store_run(database)
-    analyze_pending(database, classifier=classifier, embedder=embedder)
+    analyse_pending(database, classifier=classifier, embedder=embedder)
     with database.session() as session:
         first_id = session.scalar(sa.select(Response.id).where(Response.run_id == run_id).order_by(Response.id))
     assert first_id is not None
@@ -141,7 +141,7 @@ def test_new_classifier_version_relabels_and_keeps_old_labels(
     assert corrections == [(RESPONSES[0][2], "deepseek")]
     examples = [(row["text"], row["label"]) for row in bundled_examples()[:300]] + corrections
     newer, _ = train_classifier(examples, out_dir=tmp_path_factory.mktemp("newer"), cross_validate=False)
-    summary = analyze_pending(database, classifier=newer, embedder=embedder)
+    summary = analyse_pending(database, classifier=newer, embedder=embedder)
     assert (summary.analysed, summary.labelled, summary.embedded) == (0, len(RESPONSES), 0)
     with database.session() as session:
         versions = Counter(session.scalars(sa.select(Label.classifier_version)))

@@ -17,7 +17,7 @@ bfloat16) under bfloat16 autocast; its vectors are checked against the baseline'
 
 Measured:
   * pure analysis: split, features (lingua), reasoning score, identity label, embeddings, in memory;
-  * end to end: ``analyze_pending`` on a SQLite file holding the responses (includes the writes);
+  * end to end: ``analyse_pending`` on a SQLite file holding the responses (includes the writes);
   * classifier latency per 1,000 raw responses (think + answer), distinct and with natural repetition.
 """
 
@@ -106,7 +106,7 @@ def _corpus(n: int, rng: random.Random) -> list[dict[str, str]]:
 
 
 def _analyse(responses: list[dict[str, str]], classifier: IdentityClassifier, embedder: Embedder) -> np.ndarray:
-    """The whole analysis in memory, as analyze_pending does it per batch."""
+    """The whole analysis in memory, as analyse_pending does it per batch."""
     splits = [split_reasoning(r["text"], finish_reason="stop") for r in responses]
     languages = detect_languages([s.answer for s in splits])
     for response, split, language in zip(responses, splits, languages, strict=True):
@@ -181,13 +181,13 @@ def main() -> None:
         assert agreement > 0.999, "the analysis must embed what plain encode does"
 
         from monitor.db import open_database
-        from monitor.pipeline import analyze_pending
+        from monitor.pipeline import analyse_pending
 
         url = f"sqlite:///{tmp}/bench.db"
         _store(responses, url)
         db = open_database(url)
         started = time.perf_counter()
-        summary = analyze_pending(db, classifier=classifier, embedder=embedder, batch_size=512)
+        summary = analyse_pending(db, classifier=classifier, embedder=embedder, batch_size=512)
         e2e_s = time.perf_counter() - started
         db.dispose()
         assert summary.analysed == len(responses)
@@ -206,7 +206,7 @@ def main() -> None:
     rows = [
         ("plain SentenceTransformer.encode (answers)", plain_s),
         ("whole analysis, in memory", pure_s),
-        ("whole analysis, analyze_pending on SQLite", e2e_s),
+        ("whole analysis, analyse_pending on SQLite", e2e_s),
     ]
     for name, seconds in rows:
         print(f"{name:<44}{seconds:>10.2f}{n / seconds:>14.1f}{plain_s / seconds:>9.2f}x")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from monitor.db import Database, Poll, Revision
 from monitor.errors import ConfigError
 from monitor.hub import make_webhook_handler, make_webhook_server
-from monitor.pipeline import BackgroundPoller
+from monitor.pipeline import BackgroundPoller, poll_model
 from tests.hub._hub_server import HubServer
 from tests.hub._scenarios import HubRemote, base_files, watch
 
@@ -47,7 +47,7 @@ class Served:
 
 @pytest.fixture
 def served(sqlite_db: Database, hub: HubServer, tmp_path: Path) -> Iterator[Served]:
-    poller = BackgroundPoller(sqlite_db, cache_dir=tmp_path / "cache")
+    poller = BackgroundPoller(lambda repo: poll_model(sqlite_db, repo, trigger="webhook", cache_dir=tmp_path / "cache"))
     calls: list[str] = []
 
     def trigger(repo_id: str) -> None:
@@ -154,7 +154,8 @@ def test_bursts_are_coalesced(sqlite_db: Database, hub: HubServer, tmp_path: Pat
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)
 
-    poller = BackgroundPoller(sqlite_db, source=Slow())
+    slow = Slow()
+    poller = BackgroundPoller(lambda repo: poll_model(sqlite_db, repo, slow, trigger="webhook"))
     for _ in range(5):
         poller(remote.repo_id)
     assert poller.wait_idle(30)

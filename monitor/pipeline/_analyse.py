@@ -1,5 +1,8 @@
 """The analysis step: split, label, score, embed and measure every response that lacks it.
 
+("analyse" is the spelling of the code; the database column ``analyzer_version`` and the CLI's
+``analyze`` alias keep theirs, since renaming them would break stored data and users' scripts.)
+
 Idempotent and resumable: it looks for what is missing (an analysis row, a label under the current
 classifier version, an embedding of the answer under the current embedding model) and fills it, one
 committed batch at a time, so a crash loses at most the batch in flight. Embeddings are cached by
@@ -20,14 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.analysis import (
-    Embedder,
-    IdentityClassifier,
-    response_features,
-    score_answer,
-    split_reasoning,
-)
-from monitor.analysis._features import detect_languages
+from monitor.analysis import Embedder, IdentityClassifier
 from monitor.db import (
     ClassifierVersion,
     Database,
@@ -39,12 +35,13 @@ from monitor.db import (
     ReviewerLabel,
     Run,
 )
+from monitor.pipeline._response_facts import ResponseText, analyse_texts, prompt_text
 
 __all__ = [
-    "ANALYZER_VERSION",
-    "AnalyzeSummary",
+    "ANALYSER_VERSION",
+    "AnalyseSummary",
     "ProgressCallback",
-    "analyze_pending",
+    "analyse_pending",
     "answer_hash",
     "current_classifier",
     "register_classifier",
@@ -52,15 +49,15 @@ __all__ = [
 ]
 
 #: Revision of the split / scoring / features code recorded on every analysis row.
-ANALYZER_VERSION = "analysis-1"
+ANALYSER_VERSION = "analysis-1"
 
 ProgressCallback = Callable[[int, int], None]
 """``progress(done, total)``: called after each committed batch."""
 
 
 @dataclass
-class AnalyzeSummary:
-    """What one ``analyze_pending`` call did."""
+class AnalyseSummary:
+    """What one ``analyse_pending`` call did."""
 
     pending: int = 0
     analysed: int = 0
@@ -144,7 +141,7 @@ def _pending_ids(session: Session, *, run_id: int | None, version: str, model_na
     return sorted(ids)
 
 
-def analyze_pending(
+def analyse_pending(
     db: Database,
     *,
     run_id: int | None = None,
@@ -152,7 +149,7 @@ def analyze_pending(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     batch_size: int = 256,
-) -> AnalyzeSummary:
+) -> AnalyseSummary:
     """Analyse every response (of ``run_id``, or all) that lacks an analysis, a label or an embedding.
 
     ``classifier`` defaults to :func:`current_classifier`, ``embedder`` to the offline MiniLM. Commits
@@ -161,7 +158,7 @@ def analyze_pending(
     started = time.perf_counter()
     classifier = classifier or current_classifier(db)
     embedder = embedder or Embedder()
-    summary = AnalyzeSummary(classifier_version=classifier.version, embedding_model=embedder.model_name)
+    summary = AnalyseSummary(classifier_version=classifier.version, embedding_model=embedder.model_name)
     with db.session() as session:
         register_classifier(session, classifier)
         pending = _pending_ids(session, run_id=run_id, version=classifier.version, model_name=embedder.model_name)
@@ -172,7 +169,7 @@ def analyze_pending(
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
         for attempt in range(2):
-            counts = AnalyzeSummary()
+            counts = AnalyseSummary()
             try:
                 with db.session() as session:
                     _analyse_batch(session, batch, classifier, embedder, suites, counts)
@@ -201,23 +198,13 @@ def _probe_index(session: Session, suite_id: int, suites: dict[int, dict[str, di
     return suites[suite_id]
 
 
-def _prompt_text(prompt: Any) -> str | None:
-    if isinstance(prompt, list):
-        for message in reversed(prompt):
-            if isinstance(message, dict) and message.get("role") == "user":
-                return str(message.get("content") or "")
-    if isinstance(prompt, str):
-        return prompt
-    return None
-
-
 def _analyse_batch(
     session: Session,
     ids: Sequence[int],
     classifier: IdentityClassifier,
     embedder: Embedder,
     suites: dict[int, dict[str, dict[str, Any]]],
-    summary: AnalyzeSummary,
+    summary: AnalyseSummary,
 ) -> None:
     responses = session.execute(
         sa.select(Response, Run.suite_id).join(Run, Run.id == Response.run_id).where(Response.id.in_(ids))
@@ -229,44 +216,32 @@ def _analyse_batch(
         sa.select(Label.response_id).where(Label.response_id.in_(ids), Label.classifier_version == classifier.version)
     ))
 
-    new_analyses: list[tuple[Response, dict[str, Any], Any]] = []
+    new: list[tuple[Response, dict[str, Any]]] = []
     answers: dict[int, tuple[str, str | None]] = {}
     for response, suite_id in responses:
         analysis = existing.get(response.id)
         if analysis is not None:
             answers[response.id] = (analysis.answer_text, analysis.reasoning_text)
-            continue
-        split = split_reasoning(
-            response.raw_text, finish_reason=response.finish_reason, server_reasoning=response.server_reasoning
+        else:
+            new.append((response, _probe_index(session, suite_id, suites).get(response.probe_id, {})))
+    texts = [
+        ResponseText(
+            raw_text=response.raw_text,
+            finish_reason=response.finish_reason,
+            server_reasoning=response.server_reasoning,
+            prompt=prompt_text(response.prompt),
+            prompt_language=probe.get("language"),
+            expected=probe.get("expected") if response.category == "reasoning" else None,
         )
-        probe = _probe_index(session, suite_id, suites).get(response.probe_id, {})
-        answers[response.id] = (split.answer, split.reasoning)
-        new_analyses.append((response, probe, split))
-
-    # Languages in one parallel call.
-    languages = detect_languages([split.answer for _, _, split in new_analyses])
-    prompt_texts = [_prompt_text(response.prompt) for response, _, _ in new_analyses]
-    need_prompt_detection = [
-        i for i, (_, probe, _) in enumerate(new_analyses) if not probe.get("language") and prompt_texts[i]
+        for response, probe in new
     ]
-    detected_prompts = detect_languages([prompt_texts[i] or "" for i in need_prompt_detection])
-    prompt_languages: list[str | None] = [probe.get("language") for _, probe, _ in new_analyses]
-    for i, language in zip(need_prompt_detection, detected_prompts, strict=True):
-        prompt_languages[i] = language
-
-    for (response, probe, split), language, prompt_language in zip(
-        new_analyses, languages, prompt_languages, strict=True
-    ):
-        features = response_features(
-            response.raw_text, prompt=None, finish_reason=response.finish_reason, split=split,
-            language=language, prompt_language=prompt_language,
-        )
-        gold = probe.get("expected") if response.category == "reasoning" else None
-        score = score_answer(split.answer, gold) if gold is not None else None
+    for (response, _), facts in zip(new, analyse_texts(texts), strict=True):
+        split, features, score = facts.split, facts.features, facts.score
+        answers[response.id] = (split.answer, split.reasoning)
         session.add(
             ResponseAnalysis(
                 response_id=response.id,
-                analyzer_version=ANALYZER_VERSION,
+                analyzer_version=ANALYSER_VERSION,
                 reasoning_text=split.reasoning,
                 answer_text=split.answer,
                 think_state=split.think_state,
@@ -303,7 +278,7 @@ def _analyse_batch(
     session.flush()
 
 
-def _embed_missing(session: Session, texts: Iterable[str], embedder: Embedder, summary: AnalyzeSummary) -> None:
+def _embed_missing(session: Session, texts: Iterable[str], embedder: Embedder, summary: AnalyseSummary) -> None:
     by_hash: dict[str, str] = {}
     for text in texts:
         by_hash.setdefault(answer_hash(text), text)

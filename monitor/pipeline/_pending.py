@@ -1,0 +1,322 @@
+"""Which runs a watched model owes, and running one of them: the rules behind the run and rerun steps.
+
+A revision is run when its change can alter behaviour, when it is the first one seen (the baseline),
+or when it is the pinned baseline. Its first run uses seed 0; a scheduled re-run draws a seed no run
+of that revision and suite used yet and is kept as its own run, so the comparison sees two samples of
+one revision and measures the noise floor. Whatever a run raises for its model is written to its run
+row (a failed run, retried after ``FAILED_RUN_RETRY_AFTER`` and alerted by the sweep).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from monitor._logging import log_event
+from monitor.config import MonitorConfig, WatchedModelConfig
+from monitor.db import ChangeEvent, Database, Revision, Run, WatchedModel, utcnow
+from monitor.engines import EngineSpec
+from monitor.errors import ServiceError
+from monitor.hub import BEHAVIOUR_KINDS
+from monitor.pipeline._compare import pinned_revision
+from monitor.pipeline._context import CycleContext
+from monitor.pipeline._endpoint import endpoint_spec
+from monitor.pipeline._faults import fault_text
+from monitor.pipeline._run import (
+    RunOutcome,
+    RunPlan,
+    engine_spec,
+    ensure_suite,
+    find_run,
+    model_location,
+    plan_run,
+    record_unstarted,
+    run_suite,
+)
+from monitor.probes import Suite, load_suite
+
+__all__ = [
+    "FAILED_RUN_RETRY_AFTER",
+    "PendingRun",
+    "fresh_seed",
+    "model_config_for",
+    "pending_runs",
+    "run_pending",
+    "sync_watched_models",
+]
+
+logger = logging.getLogger("monitor.cycle")
+
+# A revision is run when its change can alter behaviour, or when it is the first one seen (the baseline).
+_RUN_KINDS = frozenset(
+    BEHAVIOUR_KINDS | {"first_seen", "history_rewritten", "endpoint_changed", "fingerprint_rebaselined"}
+)
+#: A failed run is retried (resumed) by a later pass, but not before this long after it failed.
+FAILED_RUN_RETRY_AFTER = dt.timedelta(hours=1)
+_FIRST_SEED = 0
+_INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A (revision, suite) to run: a first run (seed 0) that is missing, or a re-run with its fresh seed."""
+
+    model_id: int
+    repo_id: str
+    revision_id: int
+    revision_sha: str
+    suite: str
+    seed: int = _FIRST_SEED
+    new: bool = False
+
+
+def model_config_for(model: WatchedModel, config: MonitorConfig) -> WatchedModelConfig:
+    """The config entry of a watched model; models added with ``watch add`` get the defaults."""
+    for entry in config.models:
+        if entry.repo == model.repo_id:
+            return entry
+    return WatchedModelConfig(
+        repo=model.repo_id,
+        ref=model.ref,
+        source=model.source,  # type: ignore[arg-type]
+        expect=model.expected_identity,
+    )
+
+
+def sync_watched_models(db: Database, config: MonitorConfig) -> list[int]:
+    """Make a ``WatchedModel`` row for every model in the config (updating ref, source, expectation).
+
+    Models added with ``watch add`` and absent from the config stay watched with default settings.
+    Returns the ids of the models to watch (``gone`` and ``gated`` ones included: a repository that
+    comes back is noticed by its next poll).
+    """
+    with db.session() as session:
+        for entry in config.models:
+            row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == entry.repo))
+            if row is None:
+                row = WatchedModel(repo_id=entry.repo)
+                session.add(row)
+            row.ref, row.source, row.expected_identity = entry.ref, entry.source, entry.expect
+            row.settings = entry.model_dump(mode="json")
+        session.flush()
+        return list(
+            session.scalars(
+                sa.select(WatchedModel.id).where(WatchedModel.status != "removed").order_by(WatchedModel.id)
+            )
+        )
+
+
+def _plan(model_config: WatchedModelConfig, suite: Suite, seed: int) -> RunPlan:
+    return plan_run(
+        suite, samples=model_config.samples, limit=model_config.limit, max_tokens=model_config.max_tokens, seed=seed
+    )
+
+
+def _key_spec(model: WatchedModel, model_config: WatchedModelConfig, sha: str) -> EngineSpec:
+    """The engine spec as far as a run's key needs it (kind and options; no download)."""
+    if model.source == "endpoint":
+        return endpoint_spec(model_config)
+    engine = model_config.engine
+    return engine_spec(engine.kind, model.repo_id, sha, options=engine.options, batch_size=engine.batch_size)
+
+
+def _revisions_to_run(session: Session, model: WatchedModel, model_config: WatchedModelConfig) -> list[Revision]:
+    """Revisions whose change can alter behaviour, the first one seen, and the pinned baseline."""
+    events = session.execute(
+        sa.select(ChangeEvent.to_sha, ChangeEvent.kinds).where(ChangeEvent.model_id == model.id)
+    ).all()
+    wanted = {sha for sha, kinds in events if _RUN_KINDS & set(kinds or [])}
+    revisions = list(
+        session.scalars(sa.select(Revision).where(Revision.model_id == model.id).order_by(Revision.seq, Revision.id))
+    )
+    if model_config.baseline.policy == "pinned" and model_config.baseline.ref:
+        pinned = pinned_revision(revisions, model_config.baseline.ref)
+        if pinned is not None:
+            wanted.add(pinned.sha)
+    if model.head_sha is not None and not wanted:
+        wanted.add(model.head_sha)
+    return [revision for revision in revisions if revision.sha in wanted]
+
+
+def pending_runs(
+    db: Database, model_id: int, config: MonitorConfig, *, now: dt.datetime | None = None
+) -> list[PendingRun]:
+    """(revision, suite) pairs of one model whose first run is not completed, oldest revision first.
+
+    A run that failed less than ``FAILED_RUN_RETRY_AFTER`` ago is left alone (its ``run.failed`` alert
+    is out); an interrupted or orphaned ``running`` run is pending (it resumes where it stopped).
+    """
+    now = now or utcnow()
+    pending: list[PendingRun] = []
+    with db.session() as session:
+        model = session.get(WatchedModel, model_id)
+        if model is None:
+            return []
+        model_config = model_config_for(model, config)
+        suites = [load_suite(name) for name in model_config.suites]
+        for revision in _revisions_to_run(session, model, model_config):
+            for suite in suites:
+                run = find_run(
+                    session,
+                    model_id=model.id,
+                    revision_sha=revision.sha,
+                    suite_id=ensure_suite(session, suite).id,
+                    engine=_key_spec(model, model_config, revision.sha),
+                    plan=_plan(model_config, suite, _FIRST_SEED),
+                    seed=_FIRST_SEED,
+                )
+                if run is not None and run.status == "completed":
+                    continue
+                if run is not None and run.status == "failed" and now - (run.finished_at or run.created_at) < (
+                    FAILED_RUN_RETRY_AFTER
+                ):
+                    continue
+                pending.append(PendingRun(model.id, model.repo_id, revision.id, revision.sha, suite.name))
+    return pending
+
+
+def fresh_seed(db: Database, model_id: int, revision_sha: str, *, rng: random.Random | None = None) -> int:
+    """A seed no run of this revision used yet: a re-run with it draws new samples (new evidence)."""
+    with db.session() as session:
+        query = sa.select(Run.seed).where(Run.model_id == model_id, Run.revision_sha == revision_sha)
+        used = set(session.scalars(query))
+    draw = rng or random.SystemRandom()
+    while True:
+        seed = draw.randrange(1, 2**31 - 1)
+        if seed not in used:
+            return seed
+
+
+def run_pending(ctx: CycleContext, pending: PendingRun) -> RunOutcome | None:
+    """Run (or resume) one pending run in the worker process; None when a stop came before it started.
+
+    With a stop request the batch in flight is finished and stored, then the worker is stopped and the
+    run is marked ``interrupted`` (the next pass resumes it). Whatever fails before the worker starts
+    (the snapshot download, the engine spec) is recorded as a failed run of this key.
+    """
+    if ctx.stop.is_set():
+        return None
+    with ctx.db.session() as session:
+        model = session.get(WatchedModel, pending.model_id)
+        if model is None:
+            raise ServiceError(f"watched model {pending.repo_id} disappeared from the database")
+        session.expunge(model)
+    model_config = model_config_for(model, ctx.config)
+    suite = load_suite(pending.suite)
+    plan = _plan(model_config, suite, pending.seed)
+    started: dict[str, int] = {}
+
+    def unstarted(spec: EngineSpec, error: str) -> RunOutcome:
+        return record_unstarted(
+            ctx.db,
+            model_id=pending.model_id,
+            revision_sha=pending.revision_sha,
+            revision_id=pending.revision_id,
+            plan=plan,
+            engine=spec,
+            seed=pending.seed,
+            error=error,
+            new=pending.new,
+        )
+
+    def on_start(run_id: int, missing: int, expected: int) -> None:
+        started["run_id"] = run_id
+        log_event(
+            logger,
+            "run.started",
+            model=pending.repo_id,
+            revision=pending.revision_sha[:12],
+            suite=suite.name,
+            run=run_id,
+            seed=pending.seed,
+            missing=missing,
+            expected=expected,
+        )
+
+    def on_progress(count: int) -> None:
+        ctx.observer.responses_stored(pending.repo_id, count)
+        if ctx.stop.is_set():
+            raise ServiceError("stop requested")  # the batch just reported is stored; stop before the next
+
+    try:
+        engine = _engine(ctx, model, model_config, pending.revision_sha)
+    except Exception as exc:
+        error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
+        log_event(
+            logger, "run.not_started", level=logging.WARNING, model=pending.repo_id, suite=suite.name, error=error
+        )
+        outcome = unstarted(_key_spec(model, model_config, pending.revision_sha), error)
+        ctx.observer.run_finished(pending.repo_id, suite.name, outcome)
+        return outcome
+    try:
+        outcome = run_suite(
+            ctx.db,
+            model_id=pending.model_id,
+            revision_sha=pending.revision_sha,
+            revision_id=pending.revision_id,
+            plan=plan,
+            engine=engine,
+            seed=pending.seed,
+            new=pending.new,
+            timeout_s=model_config.engine.timeout_s,
+            on_start=on_start,
+            on_progress=on_progress,
+        )
+    except ServiceError:
+        if not ctx.stop.is_set() or "run_id" not in started:
+            raise
+        outcome = _mark(ctx.db, started["run_id"], _INTERRUPTED, "service stopped; the run resumes on the next start")
+    except Exception as exc:
+        error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
+        if "run_id" not in started:
+            outcome = unstarted(engine, error)
+        else:
+            outcome = _mark(ctx.db, started["run_id"], "failed", error)
+    if outcome.status == "failed" and ctx.stop.is_set():
+        # A stop signal that reached the worker too (Ctrl-C goes to the whole process group) is no failure.
+        outcome = _mark(ctx.db, outcome.run_id, _INTERRUPTED, "service stopped; the run resumes on the next start")
+    ctx.observer.run_finished(pending.repo_id, suite.name, outcome)
+    log_event(
+        logger,
+        f"run.{outcome.status}",
+        level=logging.WARNING if outcome.status == "failed" else logging.INFO,
+        model=pending.repo_id,
+        revision=pending.revision_sha[:12],
+        suite=suite.name,
+        run=outcome.run_id,
+        generated=outcome.generated,
+        expected=outcome.expected,
+        seconds=round(outcome.elapsed_s, 1),
+        error=outcome.error,
+    )
+    return outcome
+
+
+def _engine(ctx: CycleContext, model: WatchedModel, model_config: WatchedModelConfig, sha: str) -> EngineSpec:
+    """The engine spec of a run: an endpoint is what it serves; a Hub or git revision is fetched first."""
+    if model.source == "endpoint":
+        return endpoint_spec(model_config)
+    engine = model_config.engine
+    location = model_location(
+        model.source,
+        model.repo_id,
+        sha,
+        data_dir=ctx.data_dir,
+        allow_pickle=bool(engine.options.get("allow_pickle", False)),
+    )
+    return engine_spec(engine.kind, str(location), sha, options=engine.options, batch_size=engine.batch_size)
+
+
+def _mark(db: Database, run_id: int, status: str, error: str) -> RunOutcome:
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise ServiceError(f"run {run_id} disappeared from the database")
+        run.status, run.error, run.finished_at = status, error, utcnow()
+        stored = run.expected_responses
+        return RunOutcome(run_id, status, error, 0, stored, 0.0, resumed=True)
