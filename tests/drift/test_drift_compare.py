@@ -187,7 +187,11 @@ def test_markdown_report_has_the_table_and_escapes_ids() -> None:
     assert "| claim\\_rate:openai |" in markdown
     flagged_row = next(line for line in markdown.splitlines() if line.startswith("| claim\\_rate:openai"))
     assert flagged_row.endswith("| **yes** |") and "pts" in flagged_row
-    assert "## Notes" not in markdown or "- " in markdown
+    # Notes get a section exactly when there are some, one bullet each, after the table.
+    assert ("## Notes" in markdown) == bool(report.notes)
+    if report.notes:
+        section = markdown.split("## Notes", 1)[1].strip().splitlines()
+        assert len(section) == len(report.notes) and all(line.startswith("- ") for line in section)
 
 
 def test_policy_validates_its_settings() -> None:

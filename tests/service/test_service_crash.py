@@ -72,7 +72,8 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_dir: Path) -> None
     hook.start()
     config = _config(tmp_path / "monitor.toml", remote.repo_id, hook.url)
     env = {"DRIFT_MONITOR_CONFIG": str(config)}
-    args = ["--port", str(free_port()), "--delivery-interval", "0.5", "--process-interval", "2"]
+    # A short lease: after the SIGKILL the next start waits until the dead service's heartbeat lease runs out.
+    args = ["--port", str(free_port()), "--delivery-interval", "0.5", "--process-interval", "2", "--lease-ttl", "5"]
     db = open_database(os.environ["DRIFT_MONITOR_DATABASE_URL"])
     log = tmp_path / "serve.log"
     first = start_serve(*args, env=env, log=log)
