@@ -1,4 +1,4 @@
-"""``drift-monitor classify``, ``classifier train`` and ``analyze``: the identity classifier and analysis step."""
+"""``drift-monitor classify``, ``classifier train`` and ``analyse``: the identity classifier and analysis step."""
 
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ def train_command(
 ) -> None:
     """Retrain the identity classifier on the dataset plus reviewers' corrections, and version it.
 
-    The new version is used by ``analyze`` from then on; each label records the version that made it.
+    The new version is used by ``analyse`` from then on; each label records the version that made it.
     """
     settings = _common.settings()
     db = _common.database(settings)
@@ -231,8 +231,9 @@ def train_command(
         _print_evaluation({**report, "classifier_version": f"{classifier.version} (cross-validated)"})
 
 
-@app.command("analyze")
-def analyze_command(
+@app.command("analyze", hidden=True)  # the spelling it had first; scripts keep working
+@app.command("analyse")
+def analyse_command(
     run: Annotated[int | None, typer.Option("--run", help="Only this run's responses.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Responses per committed batch.")] = 256,
     embedding_model: Annotated[
@@ -254,10 +255,10 @@ def analyze_command(
                 raise InputError(f"run {run} does not exist (see: drift-monitor runs list)")
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[bold]analyze"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]analyse"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False,
     ) as bar:
-        task = bar.add_task("analyze", total=None)
+        task = bar.add_task("analyse", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -32,7 +32,8 @@ def _walk(command: Any, path: list[str], lines: list[str]) -> None:
     subcommands = getattr(command, "commands", None)
     if subcommands:
         for name in sorted(subcommands):
-            _walk(subcommands[name], [*path, name], lines)
+            if not getattr(subcommands[name], "hidden", False):  # an alias kept for old scripts
+                _walk(subcommands[name], [*path, name], lines)
         return
     ctx = command.make_context(" ".join(path), ["--help"], resilient_parsing=True)
     usage = " ".join(command.collect_usage_pieces(ctx))

@@ -292,7 +292,7 @@ def response_set_for_runs(
         count = sum(1 for _, analysis in rows if analysis is None)
         raise ComparisonError(
             f"{count} responses of run(s) {', '.join(map(str, missing))} are not analysed yet; "
-            f"run: drift-monitor analyze --run {missing[0]}"
+            f"run: drift-monitor analyse --run {missing[0]}"
         )
     identity_ids = [response.id for response, _ in rows if response.category == "identity"]
     version = classifier_version or _classifier_version(session, identity_ids)
@@ -302,7 +302,7 @@ def response_set_for_runs(
         raise ComparisonError(
             f"{len(unlabelled)} identity responses have no label"
             + (f" from classifier version {version}" if version else "")
-            + "; run: drift-monitor analyze"
+            + "; run: drift-monitor analyse"
         )
     vectors = _embeddings(session, [analysis.answer_hash for _, analysis in rows], embedding_model)
     for response, analysis in rows:
@@ -638,5 +638,5 @@ def _embedding_notes(baseline: ResponseSet, candidate: ResponseSet) -> list[str]
         return []
     total = len(baseline) + len(candidate)
     if missing == total:
-        return ["no answer embeddings stored: the embedding metric was skipped (run: drift-monitor analyze)"]
+        return ["no answer embeddings stored: the embedding metric was skipped (run: drift-monitor analyse)"]
     return [f"{missing} of {total} responses have no stored answer embedding; the embedding metric uses the rest"]

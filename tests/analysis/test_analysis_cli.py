@@ -142,7 +142,7 @@ def test_train_includes_reviewer_labels_and_versions_the_model(tmp_path: Path) -
     assert trained.examples == 5 and Path(trained.path, "model.json").exists()
 
     # analyze now labels with the trained version; the bundled version's labels stay.
-    again = CliRunner().invoke(app, ["analyze", "--run", "1"])
+    again = CliRunner().invoke(app, ["analyse", "--run", "1"])  # the name; the alias "analyze" above
     assert again.exit_code == 0, again.output
     assert f"analysed 0, labelled {len(RESPONSES)} ({trained.version})" in again.output
     with db.session() as session:

@@ -77,7 +77,7 @@ def test_unanalysed_runs_and_unknown_names_are_clear_errors(sqlite_db: Database)
     setup_model(sqlite_db)
     store_run(sqlite_db, "one", (0.85, 0.05, 0.10))
     run_id = store_run(sqlite_db, "two", (0.85, 0.05, 0.10), analysed=False)
-    with pytest.raises(ComparisonError, match=f"not analysed yet; run: drift-monitor analyze --run {run_id}"):
+    with pytest.raises(ComparisonError, match=f"not analysed yet; run: drift-monitor analyse --run {run_id}"):
         compare_revisions(sqlite_db, REPO, SHA["one"], SHA["two"])
     with pytest.raises(ModelNotFoundError, match="'org/other' is not in the database"):
         compare_revisions(sqlite_db, "org/other", SHA["one"], SHA["two"])
