@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from monitor.db._status import AlertStatus, DeliveryStatus, ModelStatus, RunStatus
+
 __all__ = [
     "Alert",
     "AlertDelivery",
@@ -90,7 +92,7 @@ class WatchedModel(Base):
     source: Mapped[str] = mapped_column(String(20), default="hf")
     expected_identity: Mapped[str | None] = mapped_column(String(50))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[ModelStatus] = mapped_column(String(20), default="active")
     head_sha: Mapped[str | None] = mapped_column(String(64))
     last_polled_at: Mapped[dt.datetime | None]
     last_poll_error: Mapped[str | None] = mapped_column(Text)
@@ -188,7 +190,7 @@ class Run(Base):
     samples: Mapped[int] = mapped_column(Integer, default=1)
     probe_limit: Mapped[int | None] = mapped_column(Integer)
     expected_responses: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[RunStatus] = mapped_column(String(20), default="pending", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
@@ -327,7 +329,7 @@ class Alert(Base):
     model_id: Mapped[int | None] = mapped_column(ForeignKey("watched_models.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[AlertStatus] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None]
@@ -349,7 +351,7 @@ class AlertDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None]

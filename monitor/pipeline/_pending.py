@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor._logging import log_event
 from monitor.config import MonitorConfig, WatchedModelConfig
-from monitor.db import ChangeEvent, Database, Revision, Run, WatchedModel, utcnow
+from monitor.db import ChangeEvent, Database, Revision, Run, RunStatus, WatchedModel, utcnow
 from monitor.engines import EngineSpec
 from monitor.errors import ServiceError
 from monitor.hub import BEHAVIOUR_KINDS
@@ -59,7 +59,7 @@ _RUN_KINDS = frozenset(
 #: A failed run is retried (resumed) by a later pass, but not before this long after it failed.
 FAILED_RUN_RETRY_AFTER = dt.timedelta(hours=1)
 _FIRST_SEED = 0
-_INTERRUPTED = "interrupted"
+_INTERRUPTED: RunStatus = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def _engine(ctx: CycleContext, model: WatchedModel, model_config: WatchedModelCo
     return engine_spec(engine.kind, str(location), sha, options=engine.options, batch_size=engine.batch_size)
 
 
-def _mark(db: Database, run_id: int, status: str, error: str) -> RunOutcome:
+def _mark(db: Database, run_id: int, status: RunStatus, error: str) -> RunOutcome:
     with db.session() as session:
         run = session.get(Run, run_id)
         if run is None:

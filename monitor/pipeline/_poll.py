@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from monitor.config import load_settings
-from monitor.db import ChangeEvent, Database, Poll, Revision, WatchedModel, utcnow
+from monitor.db import ChangeEvent, Database, ModelStatus, Poll, Revision, WatchedModel, utcnow
 from monitor.errors import ModelNotFoundError, MonitorError
 from monitor.hub import (
     CONTENT_FINGERPRINTS,
@@ -108,7 +108,7 @@ class PollResult:
     head: str | None
     error: str | None = None
     changes: tuple[ChangeRecord, ...] = ()
-    status: str = "active"
+    status: ModelStatus = "active"
     requests: int = 0
     duration_s: float = 0.0
     poll_id: int | None = None
@@ -132,7 +132,7 @@ class _Known:
     repo_id: str
     ref: str
     source: str
-    status: str
+    status: ModelStatus
     head_sha: str | None
     head_manifest: Manifest | None
     head_fingerprints: dict[str, Any]

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from monitor.db import Database, ProbeSuite, Response, Run, WatchedModel, utcnow
+from monitor.db import Database, ProbeSuite, Response, Run, RunStatus, WatchedModel, utcnow
 from monitor.engines import EngineSpec, GenerationRequest, request_seed
 from monitor.engines._worker import WorkItem, run_worker
 from monitor.errors import ModelNotFoundError
@@ -64,7 +64,7 @@ class RunOutcome:
     """The end state of one run request."""
 
     run_id: int
-    status: str
+    status: RunStatus
     error: str | None
     generated: int
     expected: int
@@ -190,7 +190,7 @@ def run_suite(
         stored = session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.run_id == run_id)) or 0
     if error is None and stored < len(plan.items):
         error = f"only {stored} of {len(plan.items)} responses were stored; run again to resume"
-    status = "completed" if error is None else "failed"
+    status: RunStatus = "completed" if error is None else "failed"
     _finish(db, run_id, status, error)
     return RunOutcome(run_id, status, error, generated, len(plan.items), time.monotonic() - started, resumed)
 
@@ -308,7 +308,7 @@ def record_unstarted(
         return RunOutcome(run.id, "failed", error, 0, run.expected_responses, 0.0, resumed=False)
 
 
-def _finish(db: Database, run_id: int, status: str, error: str | None) -> None:
+def _finish(db: Database, run_id: int, status: RunStatus, error: str | None) -> None:
     with db.session() as session:
         run = session.get(Run, run_id)
         if run is not None:
