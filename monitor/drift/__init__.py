@@ -10,6 +10,7 @@ from monitor.drift._compare import compare, noise_floor
 from monitor.drift._data import Category, ResponseRecord, ResponseSet, ThinkState
 from monitor.drift._policy import DEFAULT_MIN_EFFECTS, DEFAULT_WEIGHTS, DriftPolicy, NoiseFloor, metric_kind
 from monitor.drift._report import DriftReport, MetricResult, Severity, severity_order
+from monitor.drift._stats import wilson_bounds, wilson_interval
 
 __all__ = [
     "DEFAULT_MIN_EFFECTS",
@@ -27,4 +28,6 @@ __all__ = [
     "metric_kind",
     "noise_floor",
     "severity_order",
+    "wilson_bounds",
+    "wilson_interval",
 ]

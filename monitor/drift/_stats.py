@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 __all__ = [
@@ -31,22 +32,38 @@ __all__ = [
     "sign_flip_min_p",
     "stratified_exact_test",
     "stratified_min_p",
+    "wilson_bounds",
     "wilson_interval",
 ]
 
 _EXACT_SUPPORT_LIMIT = 200_000
 
 
+def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score intervals of many proportions at once (NaN where ``n`` is 0): the one formula.
+
+    The report's metrics and the dashboard's rate columns both use it. Wilson stays inside [0, 1] and is
+    honest at small n and near 0 or 1, where the Wald interval collapses (0 of 12 is not "surely 0%").
+    """
+    k_arr = np.asarray(successes, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k_arr / n_arr
+        denominator = 1 + z * z / n_arr
+        centre = (p + z * z / (2 * n_arr)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n_arr + z * z / (4 * n_arr * n_arr)) / denominator
+    lo = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    hi = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return lo, hi
+
+
 def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval for one proportion: well behaved near 0 and 1, unlike the Wald interval."""
+    """Wilson score interval for one proportion (``wilson_bounds`` of one count); (0, 1) when n is 0."""
     if n <= 0:
         return (0.0, 1.0)
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo, hi = wilson_bounds(successes, n, alpha=alpha)
+    return (float(lo), float(hi))
 
 
 def newcombe_interval(x1: int, n1: int, x2: int, n2: int, *, alpha: float = 0.05) -> tuple[float, float]:

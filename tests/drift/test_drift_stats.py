@@ -176,3 +176,13 @@ def test_bootstrap_interval_covers_the_mean() -> None:
     values = rng.normal(0.3, 1.0, size=200)
     lo, hi = bootstrap_mean_ci(values, rng=rng)
     assert lo < values.mean() < hi and hi - lo < 0.4
+
+
+def test_wilson_bounds_is_the_one_formula_for_many_counts() -> None:
+    from monitor.drift import wilson_bounds, wilson_interval
+
+    lo, hi = wilson_bounds([0, 3, 12], [12, 12, 0])
+    assert (float(lo[0]), float(hi[0])) == wilson_interval(0, 12)
+    assert (float(lo[1]), float(hi[1])) == wilson_interval(3, 12)
+    assert lo[0] < 1e-12 and 0.2 < hi[0] < 0.3  # 0 of 12 is not "surely 0%"
+    assert math.isnan(lo[2]) and math.isnan(hi[2])  # no trials: no interval
