@@ -60,6 +60,7 @@ _RUN_KINDS = frozenset(
 FAILED_RUN_RETRY_AFTER = dt.timedelta(hours=1)
 _FIRST_SEED = 0
 _INTERRUPTED: RunStatus = "interrupted"
+_STOPPED = "service stopped; the run resumes on the next start"
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ def run_pending(ctx: CycleContext, pending: PendingRun) -> RunOutcome | None:
 
     With a stop request the batch in flight is finished and stored, then the worker is stopped and the
     run is marked ``interrupted`` (the next pass resumes it). Whatever fails before the worker starts
-    (the snapshot download, the engine spec) is recorded as a failed run of this key.
+    (the snapshot download, the engine spec) is recorded as a failed run of this key; whatever fails
+    after, as the failure of the started run.
     """
     if ctx.stop.is_set():
         return None
@@ -206,95 +208,107 @@ def run_pending(ctx: CycleContext, pending: PendingRun) -> RunOutcome | None:
         if model is None:
             raise ServiceError(f"watched model {pending.repo_id} disappeared from the database")
         session.expunge(model)
-    model_config = model_config_for(model, ctx.config)
-    suite = load_suite(pending.suite)
-    plan = _plan(model_config, suite, pending.seed)
-    started: dict[str, int] = {}
+    attempt = _Attempt(ctx, pending, model)
+    try:
+        engine = _engine(ctx, model, attempt.model_config, pending.revision_sha)
+    except Exception as exc:
+        error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
+        log_event(
+            logger, "run.not_started", level=logging.WARNING, model=pending.repo_id, suite=pending.suite, error=error
+        )
+        outcome = attempt.unstarted(_key_spec(model, attempt.model_config, pending.revision_sha), error)
+    else:
+        outcome = attempt.generate(engine)
+    return attempt.finished(outcome)
 
-    def unstarted(spec: EngineSpec, error: str) -> RunOutcome:
+
+class _Attempt:
+    """One attempt at a pending run: its plan, the worker's callbacks, and how it ends."""
+
+    def __init__(self, ctx: CycleContext, pending: PendingRun, model: WatchedModel) -> None:
+        self.ctx, self.pending = ctx, pending
+        self.model_config = model_config_for(model, ctx.config)
+        self.plan = _plan(self.model_config, load_suite(pending.suite), pending.seed)
+        self.run_id: int | None = None
+
+    def unstarted(self, spec: EngineSpec, error: str) -> RunOutcome:
+        pending = self.pending
         return record_unstarted(
-            ctx.db,
+            self.ctx.db,
             model_id=pending.model_id,
             revision_sha=pending.revision_sha,
             revision_id=pending.revision_id,
-            plan=plan,
+            plan=self.plan,
             engine=spec,
             seed=pending.seed,
             error=error,
             new=pending.new,
         )
 
-    def on_start(run_id: int, missing: int, expected: int) -> None:
-        started["run_id"] = run_id
+    def generate(self, engine: EngineSpec) -> RunOutcome:
+        pending, ctx = self.pending, self.ctx
+        try:
+            return run_suite(
+                ctx.db,
+                model_id=pending.model_id,
+                revision_sha=pending.revision_sha,
+                revision_id=pending.revision_id,
+                plan=self.plan,
+                engine=engine,
+                seed=pending.seed,
+                new=pending.new,
+                timeout_s=self.model_config.engine.timeout_s,
+                on_start=self._on_start,
+                on_progress=self._on_progress,
+            )
+        except ServiceError:
+            if not ctx.stop.is_set() or self.run_id is None:
+                raise
+            return _mark(ctx.db, self.run_id, _INTERRUPTED, _STOPPED)
+        except Exception as exc:
+            error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
+            return self.unstarted(engine, error) if self.run_id is None else _mark(ctx.db, self.run_id, "failed", error)
+
+    def finished(self, outcome: RunOutcome) -> RunOutcome:
+        pending, ctx = self.pending, self.ctx
+        if outcome.status == "failed" and ctx.stop.is_set() and self.run_id is not None:
+            # A stop signal that reached the worker too (Ctrl-C goes to the whole process group) is no failure.
+            outcome = _mark(ctx.db, outcome.run_id, _INTERRUPTED, _STOPPED)
+        ctx.observer.run_finished(pending.repo_id, pending.suite, outcome)
+        log_event(
+            logger,
+            f"run.{outcome.status}",
+            level=logging.WARNING if outcome.status == "failed" else logging.INFO,
+            model=pending.repo_id,
+            revision=pending.revision_sha[:12],
+            suite=pending.suite,
+            run=outcome.run_id,
+            generated=outcome.generated,
+            expected=outcome.expected,
+            seconds=round(outcome.elapsed_s, 1),
+            error=outcome.error,
+        )
+        return outcome
+
+    def _on_start(self, run_id: int, missing: int, expected: int) -> None:
+        self.run_id = run_id
+        pending = self.pending
         log_event(
             logger,
             "run.started",
             model=pending.repo_id,
             revision=pending.revision_sha[:12],
-            suite=suite.name,
+            suite=pending.suite,
             run=run_id,
             seed=pending.seed,
             missing=missing,
             expected=expected,
         )
 
-    def on_progress(count: int) -> None:
-        ctx.observer.responses_stored(pending.repo_id, count)
-        if ctx.stop.is_set():
+    def _on_progress(self, count: int) -> None:
+        self.ctx.observer.responses_stored(self.pending.repo_id, count)
+        if self.ctx.stop.is_set():
             raise ServiceError("stop requested")  # the batch just reported is stored; stop before the next
-
-    try:
-        engine = _engine(ctx, model, model_config, pending.revision_sha)
-    except Exception as exc:
-        error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
-        log_event(
-            logger, "run.not_started", level=logging.WARNING, model=pending.repo_id, suite=suite.name, error=error
-        )
-        outcome = unstarted(_key_spec(model, model_config, pending.revision_sha), error)
-        ctx.observer.run_finished(pending.repo_id, suite.name, outcome)
-        return outcome
-    try:
-        outcome = run_suite(
-            ctx.db,
-            model_id=pending.model_id,
-            revision_sha=pending.revision_sha,
-            revision_id=pending.revision_id,
-            plan=plan,
-            engine=engine,
-            seed=pending.seed,
-            new=pending.new,
-            timeout_s=model_config.engine.timeout_s,
-            on_start=on_start,
-            on_progress=on_progress,
-        )
-    except ServiceError:
-        if not ctx.stop.is_set() or "run_id" not in started:
-            raise
-        outcome = _mark(ctx.db, started["run_id"], _INTERRUPTED, "service stopped; the run resumes on the next start")
-    except Exception as exc:
-        error = fault_text(exc, logger, f"run of {pending.repo_id} {pending.suite}")
-        if "run_id" not in started:
-            outcome = unstarted(engine, error)
-        else:
-            outcome = _mark(ctx.db, started["run_id"], "failed", error)
-    if outcome.status == "failed" and ctx.stop.is_set():
-        # A stop signal that reached the worker too (Ctrl-C goes to the whole process group) is no failure.
-        outcome = _mark(ctx.db, outcome.run_id, _INTERRUPTED, "service stopped; the run resumes on the next start")
-    ctx.observer.run_finished(pending.repo_id, suite.name, outcome)
-    log_event(
-        logger,
-        f"run.{outcome.status}",
-        level=logging.WARNING if outcome.status == "failed" else logging.INFO,
-        model=pending.repo_id,
-        revision=pending.revision_sha[:12],
-        suite=suite.name,
-        run=outcome.run_id,
-        generated=outcome.generated,
-        expected=outcome.expected,
-        seconds=round(outcome.elapsed_s, 1),
-        error=outcome.error,
-    )
-    return outcome
 
 
 def _engine(ctx: CycleContext, model: WatchedModel, model_config: WatchedModelConfig, sha: str) -> EngineSpec:

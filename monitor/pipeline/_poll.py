@@ -23,26 +23,20 @@ everything it needed.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from monitor.config import load_settings
-from monitor.db import ChangeEvent, Database, ModelStatus, Poll, Revision, WatchedModel, utcnow
+from monitor.db import Database, Revision, WatchedModel, utcnow
 from monitor.errors import ModelNotFoundError, MonitorError
 from monitor.hub import (
     CONTENT_FINGERPRINTS,
     SMALL_FILES,
-    ChangeKinds,
-    Commit,
     DescribedSource,
     Manifest,
     RevisionSource,
@@ -52,105 +46,23 @@ from monitor.hub import (
     open_source,
 )
 from monitor.pipeline._faults import fault_text
+from monitor.pipeline._poll_record import record_poll
+from monitor.pipeline._poll_types import (
+    _POLL_STATUSES,
+    ChangeRecord,
+    OnChange,
+    OnFailure,
+    Outcome,
+    PollResult,
+    _Found,
+    _Known,
+)
 
-__all__ = [
-    "BackgroundPoller",
-    "ChangeRecord",
-    "OnChange",
-    "OnFailure",
-    "PollResult",
-    "hub_cache_dir",
-    "poll_model",
-    "poll_watched",
-]
+__all__ = ["ChangeRecord", "OnChange", "OnFailure", "PollResult", "hub_cache_dir", "poll_model", "poll_watched"]
 
 logger = logging.getLogger(__name__)
 
-OnChange = Callable[[Session, WatchedModel, ChangeEvent], None]
-OnFailure = Callable[[Session, WatchedModel, Poll], None]
-Outcome = Literal["ok", "failed", "gone", "gated"]
 _SMALL_FILE_MAX_BYTES = 4 * 1024 * 1024
-# The statuses a poll sets; any other (set by whoever manages the watch list, e.g. "removed") is left alone.
-_POLL_STATUSES = ("active", "gone", "gated")
-
-
-@dataclass(frozen=True)
-class ChangeRecord:
-    """One change a poll found (the ``changes`` entries of ``check --json``)."""
-
-    from_sha: str | None
-    to_sha: str
-    kinds: tuple[str, ...]
-    silent: bool
-    title: str
-    committed_at: dt.datetime | None
-    event_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI contract's change object."""
-        return {
-            "from": self.from_sha,
-            "to": self.to_sha,
-            "kinds": list(self.kinds),
-            "silent": self.silent,
-            "title": self.title,
-            "committed_at": self.committed_at.isoformat() if self.committed_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll of one model found; ``error`` is set when it failed (gone and gated included)."""
-
-    repo_id: str
-    ref: str
-    ok: bool
-    head: str | None
-    error: str | None = None
-    changes: tuple[ChangeRecord, ...] = ()
-    status: ModelStatus = "active"
-    requests: int = 0
-    duration_s: float = 0.0
-    poll_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI contract's model object (``check --json``)."""
-        return {
-            "repo_id": self.repo_id,
-            "ref": self.ref,
-            "head": self.head,
-            "error": self.error,
-            "changes": [change.to_json() for change in self.changes],
-        }
-
-
-@dataclass
-class _Known:
-    """What the database knew before the poll."""
-
-    model_id: int
-    repo_id: str
-    ref: str
-    source: str
-    status: ModelStatus
-    head_sha: str | None
-    head_manifest: Manifest | None
-    head_fingerprints: dict[str, Any]
-    last_seq: int
-
-
-@dataclass
-class _Found:
-    """One new revision and the change that led to it, ready to be written."""
-
-    commit: Commit
-    from_sha: str | None
-    manifest: Manifest
-    fingerprints: dict[str, Any]
-    change: ChangeKinds
-    tags: list[str]
-    extra: dict[str, Any] = field(default_factory=dict)
-    stored_manifest: dict[str, Any] | None = None  # what to store instead of ``manifest`` (an endpoint's)
 
 
 def hub_cache_dir() -> Path:
@@ -202,7 +114,7 @@ def poll_model(
     except Exception as exc:  # a full disk, a library's ValueError or LocalEntryNotFoundError: this model's fault
         outcome, error, head = "failed", fault_text(exc, logger, f"poll of {known.repo_id}"), None
     requests = (source.requests - requests_before) if source is not None else 0
-    result = _record(
+    result = record_poll(
         db,
         known,
         started=started,
@@ -460,240 +372,3 @@ def _by_sha(tags: Mapping[str, str]) -> dict[str, list[str]]:
     return by_sha
 
 
-# -- phase 3: one transaction ---------------------------------------------------------------------
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def _record(
-    db: Database,
-    known: _Known,
-    *,
-    started: dt.datetime,
-    outcome: Outcome,
-    error: str | None,
-    head: str | None,
-    found: list[_Found],
-    denied: str | None,
-    trigger: str,
-    requests: int,
-    on_change: OnChange | None,
-    on_failure: OnFailure | None,
-) -> PollResult:
-    with db.session() as session:
-        row = session.get(WatchedModel, known.model_id, with_for_update=True)
-        if row is None:
-            raise ModelNotFoundError(f"{known.repo_id} stopped being watched during the poll")
-        now = utcnow()
-        poll = Poll(
-            model_id=row.id,
-            started_at=started,
-            finished_at=now,
-            ok=outcome == "ok",
-            error=error,
-            head_sha=head,
-            requests=requests,
-            trigger=trigger,
-        )
-        session.add(poll)
-        row.last_polled_at = now
-        changes: list[ChangeRecord] = []
-        if outcome == "ok":
-            assert head is not None
-            if row.head_sha == known.head_sha:
-                changes = _write_found(session, row, known, found, on_change)
-                row.head_sha = head
-            # else: another poll (a webhook, the scheduler) recorded this range first; nothing to add.
-            if denied is not None and row.status != "gated":
-                _status_event(session, row, "gated", denied, on_change)
-            if row.status in _POLL_STATUSES:
-                row.status = "gated" if denied is not None else "active"
-            row.last_poll_error = denied
-            row.consecutive_poll_failures = 0
-            poll.changes = len(changes)
-        elif outcome in ("gone", "gated"):
-            row.last_poll_error = error
-            if row.status != outcome:
-                changes = [_status_event(session, row, outcome, error or "", on_change)]
-            if row.status in _POLL_STATUSES:
-                row.status = outcome
-        else:
-            row.last_poll_error = error
-            row.consecutive_poll_failures = (row.consecutive_poll_failures or 0) + 1
-            session.flush()
-            if on_failure is not None:
-                on_failure(session, row, poll)
-        session.flush()
-        return PollResult(
-            repo_id=row.repo_id,
-            ref=row.ref,
-            ok=outcome == "ok",
-            head=head,
-            error=error,
-            changes=tuple(change for change in changes if outcome == "ok"),
-            status=row.status,
-            requests=requests,
-            poll_id=poll.id,
-        )
-
-
-def _write_found(
-    session: Session, row: WatchedModel, known: _Known, found: list[_Found], on_change: OnChange | None
-) -> list[ChangeRecord]:
-    seq = known.last_seq
-    changes: list[ChangeRecord] = []
-    for item in found:
-        committed_at = _aware(item.commit.date)
-        revision = session.scalar(
-            sa.select(Revision).where(Revision.model_id == row.id, Revision.sha == item.commit.sha)
-        )
-        if revision is None:
-            seq += 1
-            revision = Revision(model_id=row.id, sha=item.commit.sha, seq=seq)
-            session.add(revision)
-        revision.parent_sha = item.commit.parents[0] if item.commit.parents else None
-        revision.title = item.commit.title
-        revision.committed_at = committed_at
-        revision.tags = list(item.tags)
-        revision.manifest = item.stored_manifest if item.stored_manifest is not None else item.manifest.to_json()
-        revision.fingerprints = item.fingerprints
-
-        event_query = sa.select(ChangeEvent).where(
-            ChangeEvent.model_id == row.id, ChangeEvent.to_sha == item.commit.sha
-        )
-        event_query = event_query.where(
-            ChangeEvent.from_sha.is_(None) if item.from_sha is None else ChangeEvent.from_sha == item.from_sha
-        )
-        event = session.scalar(event_query)
-        if event is None:
-            details = item.change.details()
-            details.update(item.extra)
-            details["fingerprints"] = _fingerprint_diff(known, found, item)
-            event = ChangeEvent(
-                model_id=row.id,
-                from_sha=item.from_sha,
-                to_sha=item.commit.sha,
-                kinds=list(item.change.kinds),
-                silent=item.change.silent,
-                title=item.commit.title,
-                committed_at=committed_at,
-                details=details,
-            )
-            session.add(event)
-            session.flush()
-            if on_change is not None:
-                on_change(session, row, event)
-        changes.append(
-            ChangeRecord(
-                from_sha=event.from_sha,
-                to_sha=event.to_sha,
-                kinds=tuple(event.kinds),
-                silent=event.silent,
-                title=event.title or "",
-                committed_at=_aware(event.committed_at),
-                event_id=event.id,
-            )
-        )
-    return changes
-
-
-def _fingerprint_diff(known: _Known, found: list[_Found], item: _Found) -> dict[str, Any]:
-    """Old and new values of the fingerprints that differ (the evidence an alert shows)."""
-    previous: Mapping[str, Any] = known.head_fingerprints if item.from_sha == known.head_sha else {}
-    for other in found:
-        if other.commit.sha == item.from_sha:
-            previous = other.fingerprints
-    diff = {}
-    for key in ("weights", "tokenizer", "tokenizer_config", "chat_template", "generation_config", "config"):
-        old, new = previous.get(key), item.fingerprints.get(key)
-        if old != new:
-            diff[key] = {"from": old, "to": new}
-    return diff
-
-
-def _status_event(
-    session: Session, row: WatchedModel, outcome: str, error: str, on_change: OnChange | None
-) -> ChangeRecord:
-    kind = "repo_gone" if outcome == "gone" else "repo_gated"
-    title = "repository not found" if outcome == "gone" else "access to the repository refused"
-    event = ChangeEvent(
-        model_id=row.id,
-        from_sha=None,
-        to_sha=row.head_sha or "",
-        kinds=[kind],
-        silent=False,
-        title=title,
-        committed_at=None,
-        details={"error": error, "last_head": row.head_sha, "previous_status": row.status},
-    )
-    session.add(event)
-    session.flush()
-    if on_change is not None:
-        on_change(session, row, event)
-    return ChangeRecord(None, event.to_sha, (kind,), False, title, None, event.id)
-
-
-# -- immediate polls for webhooks -----------------------------------------------------------------
-
-
-class BackgroundPoller:
-    """A webhook trigger: polls a repo in a background thread, coalescing bursts per repo.
-
-    ``poll(repo_id)`` is the poll itself (``drift-monitor webhook`` passes the cycle's poll step, so an
-    endpoint model is polled like any other). Calling the poller while a poll of the same repo is running
-    schedules exactly one more poll after it, so the last push is always seen and a burst of webhooks
-    costs at most two polls.
-    """
-
-    def __init__(self, poll: Callable[[str], PollResult]) -> None:
-        self.poll = poll
-        self._lock = threading.Lock()
-        self._running: dict[str, bool] = {}  # repo -> another poll requested while running
-        self._threads: set[threading.Thread] = set()
-        self.results: list[PollResult] = []
-
-    def __call__(self, repo_id: str) -> None:
-        """Request a poll of ``repo_id`` now (returns at once)."""
-        with self._lock:
-            if repo_id in self._running:
-                self._running[repo_id] = True
-                return
-            self._running[repo_id] = False
-            thread = threading.Thread(target=self._loop, args=(repo_id,), name=f"poll-{repo_id}", daemon=True)
-            self._threads.add(thread)
-        thread.start()
-
-    def _loop(self, repo_id: str) -> None:
-        try:
-            while True:
-                try:
-                    result = self.poll(repo_id)
-                    with self._lock:
-                        self.results.append(result)
-                except Exception:
-                    logger.exception("webhook poll of %s failed", repo_id)
-                with self._lock:
-                    if not self._running.get(repo_id):
-                        del self._running[repo_id]
-                        return
-                    self._running[repo_id] = False
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
-
-    def wait_idle(self, timeout_s: float = 30.0) -> bool:
-        """Wait until no poll is running (tests and shutdown); False on timeout."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                threads = list(self._threads)
-            if not threads:
-                return True
-            for thread in threads:
-                thread.join(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            return not self._threads

@@ -40,7 +40,7 @@ from monitor.pipeline._pending import (
     run_pending,
     sync_watched_models,
 )
-from monitor.pipeline._polling import poll_one
+from monitor.pipeline._sources import poll_one
 
 __all__ = [
     "PROCESS_STEPS",
