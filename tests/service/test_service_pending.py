@@ -95,3 +95,32 @@ def test_sync_keeps_models_added_by_hand(sqlite_url: str) -> None:
     with db.session() as session:
         model = session.query(WatchedModel).filter_by(repo_id=REPO).one()
         assert model.expected_identity == "deepseek" and model.settings["limit"] == 2
+
+
+def test_pending_and_resume_share_one_run_key_with_engine_options_and_seed(sqlite_url: str) -> None:
+    """A run with other engine options (or another seed) is not the run the config asks for."""
+    db = open_database(sqlite_url)
+    on_cpu = _config(engine={"kind": "transformers", "options": {"device": "cpu"}})
+    sync_watched_models(db, on_cpu)
+    model_id = _history(db, [("a" * 40, ["first_seen"])])
+    _run(db, model_id, "a" * 40, "completed")  # engine options {} (the default)
+    assert [p.revision_sha[0] for p in pending_runs(db, model_id, on_cpu)] == ["a"]
+    with db.session() as session:
+        run = session.query(Run).one()
+        run.engine_options = {"device": "cpu"}
+        run.seed = 7  # a re-run's seed: not the first run the model owes
+    assert [p.revision_sha[0] for p in pending_runs(db, model_id, on_cpu)] == ["a"]
+    with db.session() as session:
+        session.query(Run).one().seed = 0
+    assert pending_runs(db, model_id, on_cpu) == []
+
+
+def test_a_pinned_baseline_names_a_sha_a_tag_or_a_prefix_of_seven(sqlite_url: str) -> None:
+    from monitor.pipeline._compare import pinned_revision
+
+    revisions = [Revision(sha="ab" + "1" * 38, seq=1, tags=["v1"]), Revision(sha="ab" + "2" * 38, seq=2, tags=[])]
+    assert pinned_revision(revisions, "v1") is revisions[0]
+    assert pinned_revision(revisions, "ab" + "2" * 38) is revisions[1]
+    assert pinned_revision(revisions, "ab22222") is revisions[1]
+    assert pinned_revision(revisions, "ab2") is None  # too short to name a commit for long
+    assert pinned_revision(revisions, "ab11111") is revisions[0]
