@@ -97,6 +97,7 @@ def plan_run(
                 seed=request_seed(seed, probe.id, index),
             ),
             category=probe.category,
+            suite=suite.name,
         )
         for probe in probes
         for index in sampling.sample_indices()

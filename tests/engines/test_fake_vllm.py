@@ -79,9 +79,10 @@ def test_output_and_sampling_fields_match_vllm(vllm: ModuleType) -> None:
     assert sampling == TABLE["SamplingParams fields"]
     from vllm import sampling_params
 
-    assert {"_SAMPLING_EPS": sampling_params._SAMPLING_EPS, "_MAX_TEMP": sampling_params._MAX_TEMP} == TABLE[
-        "SamplingParams constants"
-    ]
+    assert TABLE["SamplingParams constants"] == {
+        "_SAMPLING_EPS": sampling_params._SAMPLING_EPS,
+        "_MAX_TEMP": sampling_params._MAX_TEMP,
+    }
 
 
 def test_engine_args_and_load_formats_match_vllm(vllm: ModuleType) -> None:
@@ -90,7 +91,7 @@ def test_engine_args_and_load_formats_match_vllm(vllm: ModuleType) -> None:
     assert "swap_space" not in TABLE["EngineArgs fields"]
     with pytest.raises(TypeError, match="swap_space"):
         vllm.LLM(model="m", swap_space=4)
-    assert fake._LOAD_FORMATS == set(TABLE["load formats"])
+    assert set(TABLE["load formats"]) == fake._LOAD_FORMATS
 
 
 def test_exception_hierarchy_matches_vllm(vllm: ModuleType) -> None:
