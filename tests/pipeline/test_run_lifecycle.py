@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.db import Database, Response, Run, claim_run
+from monitor.config import MonitorConfig
+from monitor.db import Alert, Database, Response, Run, claim_run
 from monitor.engines import EngineSpec
 from monitor.errors import RunClaimedError
-from monitor.pipeline import ensure_watched_model, plan_run, run_suite
+from monitor.pipeline import ensure_watched_model, plan_run, raise_pending_alerts, run_suite
 from monitor.probes import load_suite
 
 FAKE_VLLM = Path(__file__).parents[1] / "engines" / "fake_vllm"
@@ -89,3 +90,7 @@ def test_a_failed_final_write_leaves_the_run_failed_not_running(database: Databa
         assert "the run's outcome (completed) could not be recorded" in (run.error or "")
         assert "disk I/O error" in (run.error or "")
         assert run.claimed_by is None
+    config = MonitorConfig.model_validate({"models": [{"repo": "org/model"}]})
+    assert raise_pending_alerts(database, config) == 1
+    with database.session() as session:
+        assert [alert.kind for alert in session.scalars(sa.select(Alert))] == ["run.failed"]
