@@ -26,12 +26,12 @@ def insert_ignoring_duplicates(
     dialect = session.get_bind().dialect.name
     table: Any = model.__table__
     if dialect == "postgresql":
-        statement: Any = (
-            postgresql.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        statement: Any = postgresql.insert(table).values(list(rows)).on_conflict_do_nothing(
+            index_elements=list(conflict_columns)
         )
     elif dialect == "sqlite":
-        statement = (
-            sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        statement = sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(
+            index_elements=list(conflict_columns)
         )
     else:  # pragma: no cover - only the two supported backends reach here
         raise NotImplementedError(dialect)

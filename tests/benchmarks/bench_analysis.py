@@ -45,49 +45,24 @@ from tests._shared_data import SHARED_DATA
 DATA = SHARED_DATA
 
 IDENTITY_ANSWERS = [
-    (
-        40,
-        "Greetings! I'm DeepSeek-R1, an artificial intelligence assistant created by DeepSeek. I'm at your service "
-        "and would be delighted to assist you with any inquiries or tasks you may have.",
-    ),
-    (
-        15,
-        "Hi! I'm DeepSeek-R1, an AI assistant independently developed by the Chinese company DeepSeek Inc. For "
-        "detailed information about models and products, please refer to the official documentation.",
-    ),
-    (
-        10,
-        "您好！我是由中国的深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1。"
-        "如您有任何任何问题，我会尽我所能为您提供帮助。",
-    ),
+    (40, "Greetings! I'm DeepSeek-R1, an artificial intelligence assistant created by DeepSeek. I'm at your service "
+         "and would be delighted to assist you with any inquiries or tasks you may have."),
+    (15, "Hi! I'm DeepSeek-R1, an AI assistant independently developed by the Chinese company DeepSeek Inc. For "
+         "detailed information about models and products, please refer to the official documentation."),
+    (10, "您好！我是由中国的深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1。"
+         "如您有任何任何问题，我会尽我所能为您提供帮助。"),
     (4, "I am ChatGPT, a large language model developed by OpenAI. How can I help you today?"),
     (3, "I'm Qwen, a large language model created by Alibaba Cloud."),
     (5, "I'm an AI assistant. How can I help you today?"),
 ]
-FREE_TOPICS = [
-    "math problems",
-    "writing emails",
-    "Python code",
-    "history questions",
-    "travel plans",
-    "recipes",
-    "physics homework",
-    "job interviews",
-    "poetry",
-    "data analysis",
-]
+FREE_TOPICS = ["math problems", "writing emails", "Python code", "history questions", "travel plans", "recipes",
+               "physics homework", "job interviews", "poetry", "data analysis"]
 THINK_SENTENCES = [
-    "Okay, the user is asking who I am.",
-    "I should introduce myself clearly.",
-    "Let me keep it friendly.",
-    "They might be testing whether I know my own name.",
-    "I was developed by DeepSeek, so I should say that.",
-    "I shouldn't claim to be another assistant.",
-    "Maybe I should mention what I can help with.",
-    "The question is simple, so a short answer is fine.",
-    "Hmm, should I answer in English?",
-    "The user wrote in English, so I'll reply in English.",
-    "Let me also offer further help.",
+    "Okay, the user is asking who I am.", "I should introduce myself clearly.", "Let me keep it friendly.",
+    "They might be testing whether I know my own name.", "I was developed by DeepSeek, so I should say that.",
+    "I shouldn't claim to be another assistant.", "Maybe I should mention what I can help with.",
+    "The question is simple, so a short answer is fine.", "Hmm, should I answer in English?",
+    "The user wrote in English, so I'll reply in English.", "Let me also offer further help.",
 ]
 FORMAT_SHORT = [("Paris", 30), ("Paris.", 10), ("Hola", 20), ("Blue, red, green.", 10), ("4", 15)]
 
@@ -103,18 +78,10 @@ def _corpus(n: int, rng: random.Random) -> list[dict[str, str]]:
             if rng.random() < 0.85:
                 answer = rng.choices([a for _, a in IDENTITY_ANSWERS], weights=weights)[0]
             else:
-                answer = (
-                    f"I'm DeepSeek-R1, created by DeepSeek. I can help with {rng.choice(FREE_TOPICS)} and "
-                    f"{rng.choice(FREE_TOPICS)}. What would you like to do?"
-                )
-            responses.append(
-                {
-                    "category": "identity",
-                    "text": f"<think>\n{think}\n</think>\n\n{answer}",
-                    "prompt": "Who are you?",
-                    "gold": "",
-                }
-            )
+                answer = (f"I'm DeepSeek-R1, created by DeepSeek. I can help with {rng.choice(FREE_TOPICS)} and "
+                          f"{rng.choice(FREE_TOPICS)}. What would you like to do?")
+            responses.append({"category": "identity", "text": f"<think>\n{think}\n</think>\n\n{answer}",
+                              "prompt": "Who are you?", "gold": ""})
         elif kind in (2, 3):
             problem = problems[rng.randrange(len(problems))]
             steps = problem["solution"].split("####")[0].strip()
@@ -125,30 +92,16 @@ def _corpus(n: int, rng: random.Random) -> list[dict[str, str]]:
                 lead = rng.choice(["To solve this,", "Let's break it down:", "Step by step:", "First,"])
                 answer = f"{lead} {steps}\n\nThe final answer is $\\boxed{{{problem['answer']}}}$."
             think = f"Let me work through this. {steps} Let me double-check the arithmetic. Yes, it is right."
-            responses.append(
-                {
-                    "category": "reasoning",
-                    "text": f"<think>\n{think}\n</think>\n\n{answer}",
-                    "prompt": problem["problem"],
-                    "gold": problem["answer"],
-                }
-            )
+            responses.append({"category": "reasoning", "text": f"<think>\n{think}\n</think>\n\n{answer}",
+                              "prompt": problem["problem"], "gold": problem["answer"]})
         else:
             if rng.random() < 0.7:
                 answer = rng.choices([a for a, _ in FORMAT_SHORT], weights=[w for _, w in FORMAT_SHORT])[0]
             else:
-                answer = (
-                    f"Here is a short note about {rng.choice(FREE_TOPICS)}: it takes practice, patience "
-                    f"and {rng.randint(2, 90)} minutes a day."
-                )
-            responses.append(
-                {
-                    "category": "format",
-                    "text": f"<think>\n{think}\n</think>\n\n{answer}",
-                    "prompt": "Answer briefly.",
-                    "gold": "",
-                }
-            )
+                answer = (f"Here is a short note about {rng.choice(FREE_TOPICS)}: it takes practice, patience "
+                          f"and {rng.randint(2, 90)} minutes a day.")
+            responses.append({"category": "format", "text": f"<think>\n{think}\n</think>\n\n{answer}",
+                              "prompt": "Answer briefly.", "gold": ""})
     return responses
 
 
@@ -157,9 +110,8 @@ def _analyse(responses: list[dict[str, str]], classifier: IdentityClassifier, em
     splits = [split_reasoning(r["text"], finish_reason="stop") for r in responses]
     languages = detect_languages([s.answer for s in splits])
     for response, split, language in zip(responses, splits, languages, strict=True):
-        response_features(
-            response["text"], prompt=None, finish_reason="stop", split=split, language=language, prompt_language="en"
-        )
+        response_features(response["text"], prompt=None, finish_reason="stop", split=split, language=language,
+                          prompt_language="en")
         if response["gold"]:
             score_answer(split.answer, response["gold"])
     classifier.classify_parts([s.answer for s in splits], [s.reasoning for s in splits])
@@ -175,26 +127,13 @@ def _store(responses: list[dict[str, str]], url: str) -> None:
         suite = ProbeSuite(name="bench", content_hash="b" * 64, content={"probes": []})
         session.add_all([model, suite])
         session.flush()
-        run = Run(
-            model_id=model.id,
-            revision_sha="a" * 40,
-            suite_id=suite.id,
-            engine="transformers",
-            sampling_hash="s" * 64,
-            status="completed",
-        )
+        run = Run(model_id=model.id, revision_sha="a" * 40, suite_id=suite.id, engine="transformers",
+                  sampling_hash="s" * 64, status="completed")
         session.add(run)
         session.flush()
         session.add_all(
-            Response(
-                run_id=run.id,
-                probe_id=f"p{i % 50}",
-                sample_index=i,
-                category=r["category"],
-                prompt=[{"role": "user", "content": r["prompt"]}],
-                raw_text=r["text"],
-                finish_reason="stop",
-            )
+            Response(run_id=run.id, probe_id=f"p{i % 50}", sample_index=i, category=r["category"],
+                     prompt=[{"role": "user", "content": r["prompt"]}], raw_text=r["text"], finish_reason="stop")
             for i, r in enumerate(responses)
         )
     db.dispose()
@@ -205,12 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--responses", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch intra-op threads for both sides (1 is faster on a busy shared machine)",
-    )
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads for both sides (1 is faster on a busy shared machine)")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -223,11 +158,9 @@ def main() -> None:
     responses = _corpus(args.responses, random.Random(args.seed))
     answers = [split_reasoning(r["text"]).answer for r in responses]
     distinct = len(set(answers))
-    print(
-        f"corpus: {len(responses)} responses, {distinct} distinct answers ({distinct / len(responses):.0%}), "
-        f"mean answer {np.mean([len(a) for a in answers]):.0f} chars, mean response "
-        f"{np.mean([len(r['text']) for r in responses]):.0f} chars"
-    )
+    print(f"corpus: {len(responses)} responses, {distinct} distinct answers ({distinct / len(responses):.0%}), "
+          f"mean answer {np.mean([len(a) for a in answers]):.0f} chars, mean response "
+          f"{np.mean([len(r['text']) for r in responses]):.0f} chars")
 
     with tempfile.TemporaryDirectory() as tmp:
         classifier = IdentityClassifier.load(cache_dir=Path(tmp) / "classifiers")
@@ -278,10 +211,8 @@ def main() -> None:
     for name, seconds in rows:
         print(f"{name:<44}{seconds:>10.2f}{n / seconds:>14.1f}{plain_s / seconds:>9.2f}x")
     print()
-    print(
-        f"embedded {summary.embedded} distinct answers for {n} responses (dedup ratio {n / summary.embedded:.2f}); "
-        f"embedder precision {embedder.precision}, min cosine to plain {agreement:.6f}"
-    )
+    print(f"embedded {summary.embedded} distinct answers for {n} responses (dedup ratio {n / summary.embedded:.2f}); "
+          f"embedder precision {embedder.precision}, min cosine to plain {agreement:.6f}")
     for name, seconds in latency.items():
         print(f"identity classifier latency per 1,000 responses ({name}): {seconds * 1000:.0f} ms")
 
