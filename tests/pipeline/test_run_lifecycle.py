@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.config import MonitorConfig
 from monitor.db import Alert, Database, Response, Run, claim_run
 from monitor.engines import EngineSpec
 from monitor.errors import RunClaimedError
@@ -90,7 +89,6 @@ def test_a_failed_final_write_leaves_the_run_failed_not_running(database: Databa
         assert "the run's outcome (completed) could not be recorded" in (run.error or "")
         assert "disk I/O error" in (run.error or "")
         assert run.claimed_by is None
-    config = MonitorConfig.model_validate({"models": [{"repo": "org/model"}]})
-    assert raise_pending_alerts(database, config) == 1
+    assert raise_pending_alerts(database, poll_failure_threshold=3) == 1
     with database.session() as session:
         assert [alert.kind for alert in session.scalars(sa.select(Alert))] == ["run.failed"]
