@@ -18,6 +18,7 @@ Hierarchy::
     ├── ComparisonError        two response sets that cannot be compared like with like
     ├── AlertError             an alert channel that cannot be configured or reached
     └── ServiceError           the service cannot start (another instance holds the lock, ...)
+        └── RunClaimedError    another live process is generating this run (its claim's heartbeat is fresh)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "ModelNotFoundError",
     "MonitorError",
     "ProbeSuiteError",
+    "RunClaimedError",
     "ServiceError",
     "UnknownSuiteError",
 ]
@@ -89,3 +91,7 @@ class AlertError(MonitorError):
 
 class ServiceError(MonitorError):
     """The long-running service cannot start or continue."""
+
+
+class RunClaimedError(ServiceError):
+    """Another live process supervises this run's worker: wait for it, or for its claim to go stale."""

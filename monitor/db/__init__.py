@@ -1,5 +1,6 @@
 """Storage: typed models, the session factory and schema migration (SQLite or PostgreSQL)."""
 
+from monitor.db._claims import CLAIM_BEAT_EVERY_S, CLAIM_TTL_S, RunClaim, claim_holder, claim_owner, claim_run
 from monitor.db._models import (
     Alert,
     AlertDelivery,
@@ -43,6 +44,8 @@ from monitor.db._status import (
 
 __all__ = [
     "ALERT_STATUSES",
+    "CLAIM_BEAT_EVERY_S",
+    "CLAIM_TTL_S",
     "DELIVERY_STATUSES",
     "MIGRATIONS_DIR",
     "MODEL_STATUSES",
@@ -66,9 +69,13 @@ __all__ = [
     "ReviewerLabel",
     "Revision",
     "Run",
+    "RunClaim",
     "RunStatus",
     "ServiceLease",
     "WatchedModel",
+    "claim_holder",
+    "claim_owner",
+    "claim_run",
     "current_revision",
     "head_revision",
     "insert_ignoring_duplicates",

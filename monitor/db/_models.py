@@ -196,6 +196,8 @@ class Run(Base):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     heartbeat_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # who supervises its worker now (_claims.py)
+    claim_beat_at: Mapped[dt.datetime | None]
 
     suite: Mapped[ProbeSuite] = relationship()
     model: Mapped[WatchedModel] = relationship()

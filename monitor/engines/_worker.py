@@ -5,12 +5,24 @@ killable, and a crash must not take the service with it. The parent only supervi
 enforces the timeout and reports how the worker ended. Responses are inserted with ON CONFLICT DO
 NOTHING on (run, probe, sample), so a worker killed mid-batch loses at most that batch and a rerun
 fills exactly the gap.
+
+The worker is a process group of its own (``os.setsid`` first thing), so ending it ends what it
+started too: vLLM's EngineCore is a non-daemon child that would otherwise keep the GPU after a timeout.
+Every way the parent stops it (timeout, stop request, a worker stuck after reporting ``done``) kills
+the whole group. And it dies with its parent: ``PR_SET_PDEATHSIG`` where Linux offers it, plus a
+thread that watches the parent's pid everywhere, both end the group within a second or so of the
+parent's death, so a SIGKILLed service leaves no worker generating behind it. Requests the engine
+cannot honour are refused before the process is even started (``sampling_problem``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -22,6 +34,8 @@ from monitor.engines._protocol import EngineSpec, Generation, GenerationRequest
 __all__ = ["WorkItem", "WorkerOutcome", "run_worker"]
 
 _POLL_S = 0.2
+_EXIT_GRACE_S = 10.0  # how long a worker that reported ``done`` may take to exit before it is killed
+_PARENT_CHECK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,7 @@ class WorkItem:
 
     request: GenerationRequest
     category: str
+    suite: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,16 +68,25 @@ def run_worker(
     on_progress: Callable[[int], None] | None = None,
     on_engine: Callable[[str, str], None] | None = None,
 ) -> WorkerOutcome:
-    """Generate ``items`` in a fresh spawned process; returns when it exits, fails or times out."""
+    """Generate ``items`` in a fresh spawned process; returns when it exits, fails or times out.
+
+    A worker that reported ``done`` (every item stored) but does not exit within ``_EXIT_GRACE_S`` is
+    killed and the outcome is still ``ok``: the responses are what the run is for.
+    """
+    problem = _limits_problem(spec, items)
+    if problem:
+        return WorkerOutcome(ok=False, generated=0, error=problem, engine_version=None, device=None)
     context = multiprocessing.get_context("spawn")
     messages: Any = context.Queue()
     process = context.Process(
-        target=_worker_main, args=(db_url, run_id, spec, list(items), messages), name=f"drift-monitor-run-{run_id}"
+        target=_worker_main,
+        args=(db_url, run_id, spec, list(items), messages, os.getpid()),
+        name=f"drift-monitor-run-{run_id}",
     )
     process.start()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     generated, error, version, device = 0, None, None, None
-    finished = False
+    finished_at: float | None = None
     try:
         while True:
             try:
@@ -70,9 +94,11 @@ def run_worker(
             except queue.Empty:
                 if not process.is_alive():
                     break
-                if deadline is not None and time.monotonic() > deadline:
+                if finished_at is not None:
+                    if time.monotonic() - finished_at > _EXIT_GRACE_S:
+                        break  # stored everything, then hung on the way out: end it, keep the run
+                elif deadline is not None and time.monotonic() > deadline:
                     error = f"timed out after {timeout_s:.0f} s; the responses stored so far are kept"
-                    process.kill()
                     break
                 continue
             if kind == "engine":
@@ -86,15 +112,37 @@ def run_worker(
             elif kind == "error":
                 error = payload[0]
             elif kind == "done":
-                finished = True
-    except BaseException:
-        process.kill()
-        process.join()
-        raise
-    process.join()
-    if error is None and (process.exitcode != 0 or not finished):
+                finished_at = time.monotonic()
+    finally:
+        # Whatever ended the loop (exit, timeout, a stop raised by on_progress), nothing of the group stays.
+        _end_group(process)
+    if error is None and finished_at is None:
         error = _describe_exit(process.exitcode)
     return WorkerOutcome(ok=error is None, generated=generated, error=error, engine_version=version, device=device)
+
+
+def _limits_problem(spec: EngineSpec, items: Sequence[WorkItem]) -> str | None:
+    """What the engine would refuse about these requests, naming the suite; checked before starting a worker."""
+    if spec.kind != "vllm" or not items:
+        return None
+    from monitor.engines._vllm import sampling_problem
+
+    max_model_len = spec.options.get("max_model_len")
+    for suite in dict.fromkeys(item.suite for item in items):
+        requests = [item.request for item in items if item.suite == suite]
+        problem = sampling_problem(requests, max_model_len=max_model_len if isinstance(max_model_len, int) else None)
+        if problem:
+            return f"suite {suite!r}, {problem}" if suite else problem
+    return None
+
+
+def _end_group(process: Any) -> None:
+    """SIGKILL the worker's process group (the worker and every child it started), then reap the worker."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # ESRCH when the group is gone (or the worker never made it)
+    if process.is_alive():
+        process.kill()
+    process.join()
 
 
 def _describe_exit(code: int | None) -> str:
@@ -103,13 +151,11 @@ def _describe_exit(code: int | None) -> str:
     return f"worker process exited with code {code}; run again to resume"
 
 
-def _worker_main(db_url: str, run_id: int, spec: EngineSpec, items: list[WorkItem], messages: Any) -> None:
-    """Child entry point: load the engine, generate, store batch by batch, report."""
-    import signal
-    import sys
-
-    # Ctrl-C reaches the whole process group; the parent decides (finish the batch, or kill us).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_main(
+    db_url: str, run_id: int, spec: EngineSpec, items: list[WorkItem], messages: Any, parent_pid: int
+) -> None:
+    """Child entry point: become a group that dies with the parent, load the engine, generate, store, report."""
+    _bind_to_parent(parent_pid)
 
     from monitor.engines._factory import build_engine
     from monitor.errors import MonitorError
@@ -141,6 +187,34 @@ def _worker_main(db_url: str, run_id: int, spec: EngineSpec, items: list[WorkIte
     finally:
         messages.close()
         messages.join_thread()
+
+
+def _bind_to_parent(parent_pid: int) -> None:
+    """Own session and process group; end the whole group when the parent dies (however it died)."""
+    import threading
+
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (finish the batch, or kill us)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: _kill_own_group())
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_CHECK_S)
+        _kill_own_group()
+
+    if os.getppid() != parent_pid:  # died before the death signal was armed
+        _kill_own_group()
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _kill_own_group() -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def _batch_size(spec: EngineSpec) -> int:

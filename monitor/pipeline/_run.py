@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from monitor.db import Database, ProbeSuite, Response, Run, RunStatus, WatchedModel, utcnow
+from monitor.db import Database, ProbeSuite, Response, Run, RunStatus, WatchedModel, claim_run, utcnow
 from monitor.engines import EngineSpec, GenerationRequest, request_seed
 from monitor.engines._worker import WorkItem, run_worker
 from monitor.errors import ModelNotFoundError
@@ -97,6 +97,7 @@ def plan_run(
                 seed=request_seed(seed, probe.id, index),
             ),
             category=probe.category,
+            suite=suite.name,
         )
         for probe in probes
         for index in sampling.sample_indices()
@@ -155,6 +156,26 @@ def run_suite(
         run_id = run.id
         if run.status == "completed":
             return RunOutcome(run_id, "completed", None, 0, run.expected_responses, 0.0, resumed=True)
+    # One live supervisor per run: a restarted service waits for (or takes over a stale) claim.
+    with claim_run(db, run_id):
+        return _generate(db, run_id, plan, engine, timeout_s, on_start, on_progress, started, resumed)
+
+
+def _generate(
+    db: Database,
+    run_id: int,
+    plan: RunPlan,
+    engine: EngineSpec,
+    timeout_s: float | None,
+    on_start: Callable[[int, int, int], None] | None,
+    on_progress: Callable[[int], None] | None,
+    started: float,
+    resumed: bool,
+) -> RunOutcome:
+    """Generate the missing responses of a claimed run and record how it ended."""
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
         done = set(
             session.execute(sa.select(Response.probe_id, Response.sample_index).where(Response.run_id == run_id))
         )
@@ -309,6 +330,21 @@ def record_unstarted(
 
 
 def _finish(db: Database, run_id: int, status: RunStatus, error: str | None) -> None:
+    """Record how the run ended; if that write fails, record it as failed so it backs off and alerts.
+
+    A run left ``running`` would be resumed on every pass, reload the model each time and never raise
+    ``run.failed``; a failed one waits ``FAILED_RUN_RETRY_AFTER`` and is alerted on.
+    """
+    try:
+        _write_status(db, run_id, status, error)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        _write_status(
+            db, run_id, "failed", f"the run's outcome ({status}) could not be recorded: {reason}; it is retried later"
+        )
+
+
+def _write_status(db: Database, run_id: int, status: RunStatus, error: str | None) -> None:
     with db.session() as session:
         run = session.get(Run, run_id)
         if run is not None:

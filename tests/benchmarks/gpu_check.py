@@ -4,8 +4,10 @@ A small Llama-style model is built from a config with random weights (throughput
 weights say) and saved as a normal model folder, so the engine loads it exactly as it loads a Hub
 snapshot. For each batch size the same prompts go through our engine and through plain
 ``model.generate`` on the same model object, greedy and sampled; the table gives tokens/s of both, their
-ratio, and peak CUDA memory. Nothing here needs vLLM or a network. One call finishes within 5 minutes
-(a deadline skips what is left and says so).
+ratio, and peak CUDA memory. Nothing here needs a network. One call finishes within 5 minutes (a
+deadline skips what is left and says so). Where ``vllm`` imports, a vLLM leg follows on the largest
+batch's greedy prompts (tests/benchmarks/_gpu_vllm.py): tokens/s of ``LLM.chat`` through our engine vs
+the transformers engine, greedy agreement, and whether a batch-invariant re-run reproduces greedy texts.
 
 Run on the GPU host:   python3 -m tests.benchmarks.gpu_check
 Dry run on a CPU:      .venv/bin/python -m tests.benchmarks.gpu_check --device cpu --quick
@@ -192,6 +194,8 @@ def main() -> None:
     parser.add_argument("--tokenizer", choices=("auto", "byte"), default="auto", help="byte: skip SmolLM2's")
     parser.add_argument("--deadline-s", type=float, default=270.0, help="skip what is left after this long")
     parser.add_argument("--json", type=Path, default=None, help="default $OUT/gpu_check.json when OUT is set")
+    parser.add_argument("--skip-vllm", action="store_true", help="no vLLM leg even where vllm imports")
+    parser.add_argument("--vllm-deadline-s", type=float, default=240.0, help="time the vLLM leg may take")
     args = parser.parse_args()
     began = time.perf_counter()
 
@@ -209,6 +213,7 @@ def main() -> None:
     device_name = torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu"
     rows: list[Row] = []
     skipped: list[str] = []
+    greedy_run: tuple[list[Any], list[Any], float] | None = None  # the largest batch's, for the vLLM leg
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         folder = Path(tmp) / "model"
         built = time.perf_counter()
@@ -246,6 +251,7 @@ def main() -> None:
                 direct_peak = _peak(torch, cuda)
                 match = None
                 if greedy:
+                    greedy_run = (requests, generations, engine_s)
                     match = sum(g.text == t for g, t in zip(generations, direct_texts, strict=True)) / len(requests)
                 rows.append(
                     Row(
@@ -264,6 +270,7 @@ def main() -> None:
             print(f"  batch {batch_size:>3} done (engine load {load_s:.1f} s)", flush=True)
             engine.close()
             del engine
+        vllm_report = _vllm_leg(folder, greedy_run, max_tokens, args) if not args.skip_vllm else {"ran": False}
     _print(rows)
     if skipped:
         print(f"skipped after the {args.deadline_s:.0f} s deadline: {', '.join(skipped)}")
@@ -277,12 +284,36 @@ def main() -> None:
         "max_tokens": max_tokens,
         "rows": [{**asdict(r), "engine_tps": r.engine_tps, "direct_tps": r.direct_tps} for r in rows],
         "skipped": skipped,
+        "vllm": vllm_report,
         "total_s": total_s,
     }
     target = args.json or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else None)
     if target is not None:
         target.write_text(json.dumps(report, indent=2))
         print(f"wrote {target}")
+
+
+def _vllm_leg(
+    folder: Path, greedy_run: tuple[list[Any], list[Any], float] | None, max_tokens: int, args: Any
+) -> dict[str, Any]:
+    """The vLLM leg on the transformers engine's last greedy prompts (or why it did not run)."""
+    from tests.benchmarks._gpu_vllm import LegInput, format_leg, run_vllm_leg
+
+    if greedy_run is None:
+        report: dict[str, Any] = {"ran": False, "reason": "no greedy transformers run to compare with"}
+    else:
+        requests, generations, seconds = greedy_run
+        leg = LegInput(
+            folder=folder,
+            questions=tuple(r.messages[-1].content for r in requests),
+            max_tokens=max_tokens,
+            transformers_texts=tuple(g.text for g in generations),
+            transformers_tokens=sum(g.completion_tokens or 0 for g in generations),
+            transformers_s=seconds,
+        )
+        report = run_vllm_leg(leg, deadline_s=args.vllm_deadline_s)
+    print(format_leg(report), flush=True)
+    return report
 
 
 def _print(rows: list[Row]) -> None:

@@ -101,7 +101,7 @@ def test_one_sampling_params_per_request_and_outputs_mapped_back(fake_vllm: None
     assert [(p.n, p.seed, p.temperature, p.top_p, p.max_tokens) for p in params] == [
         (1, 11, 0.6, 0.95, 50),
         (1, 12, 0.6, 0.95, 50),
-        (1, 13, 0.0, 0.95, 3),
+        (1, 13, 0.0, 1.0, 3),  # vLLM sets top_p = 1 when greedy
     ]
     by_key = {(g.probe_id, g.sample_index): g for g in generations}
     assert set(by_key) == {("who", 0), ("who", 1), ("sum", 0)}
@@ -178,8 +178,9 @@ def test_bad_options_fail_before_loading(fake_vllm: None) -> None:
 
 
 def test_the_stand_in_is_as_strict_as_vllm(fake_vllm: None) -> None:
-    """The stand-in rejects what vLLM rejects; otherwise the tests above would prove little."""
+    """The stand-in rejects what vLLM rejects, with vLLM's classes (tests/engines/test_fake_vllm.py checks more)."""
     import vllm
+    from vllm.exceptions import VLLMValidationError
 
     with pytest.raises(TypeError, match="unexpected keyword argument 'max_len'"):
         vllm.LLM(model="m", max_len=10)
@@ -187,11 +188,75 @@ def test_the_stand_in_is_as_strict_as_vllm(fake_vllm: None) -> None:
         vllm.LLM(model="m", revison="abc")  # a typo of a named parameter
     with pytest.raises(TypeError):
         vllm.SamplingParams(temprature=0.5)
-    with pytest.raises(ValueError, match="top_p"):
+    with pytest.raises(VLLMValidationError, match="top_p"):
         vllm.SamplingParams(top_p=0.0)
     llm = vllm.LLM(model="m")
     conversation = [{"role": "user", "content": "hi"}]
-    with pytest.raises(ValueError, match="lengths of prompts and params"):
+    with pytest.raises(VLLMValidationError, match="lengths of prompts"):
         llm.chat([conversation, conversation], sampling_params=[vllm.SamplingParams()])
     with pytest.raises(TypeError):
         llm.chat([conversation], sampling_parameters=[vllm.SamplingParams()])
+
+
+def test_greedy_samples_under_group_samples_are_separate_requests(fake_vllm: None) -> None:
+    """Finding 1: temperature 0 with n > 1 is refused by vLLM; n greedy requests are what the suite meant."""
+    engine = VLLMEngine("org/model", SHA, group_samples=True)
+    requests = [_request("who", i, "Who are you?", temperature=0.0, seed=100 + i) for i in range(3)]
+    generations = list(engine.generate(requests))
+    (chat,) = _calls("chat")
+    assert [(p.n, p.temperature) for p in chat["sampling_params"]] == [(1, 0.0)] * 3
+    assert sorted(g.sample_index for g in generations) == [0, 1, 2]
+
+
+def test_temperatures_vllm_refuses_or_changes_are_engine_errors(fake_vllm: None) -> None:
+    engine = VLLMEngine("org/model", SHA)
+    with pytest.raises(EngineError, match=r"probe 'x': temperature 2.5 is above vLLM's limit of 2"):
+        list(engine.generate([_request("x", 0, "hi", temperature=2.5)]))
+    with pytest.raises(EngineError, match=r"below vLLM's minimum of 0\.01"):
+        list(engine.generate([_request("x", 0, "hi", temperature=0.005)]))
+    assert _calls("chat") == []
+
+
+def test_vllm_request_errors_become_engine_errors_with_the_reason(fake_vllm: None, tmp_path: Path) -> None:
+    """Finding 2: VLLMValidationError / ChatTemplateResolutionError are not ValueErrors; they are mapped."""
+    (tmp_path / "tokenizer_config.json").write_text("{}")  # a base model: no chat template
+    engine = VLLMEngine(str(tmp_path), SHA)
+    with pytest.raises(EngineError, match="vLLM failed to generate: ChatTemplateResolutionError: As of transformers"):
+        list(engine.generate([_request("x", 0, "hi")]))
+
+
+def test_a_prompt_too_long_is_named_with_both_numbers_before_generating(fake_vllm: None) -> None:
+    engine = VLLMEngine("org/model", SHA, max_model_len=60)
+    long = _request("long", 0, " ".join(["word"] * 60), max_tokens=8)
+    with pytest.raises(
+        EngineError, match=r"probe 'long': its prompt is 67 tokens and the vllm engine's max_model_len is 60"
+    ):
+        list(engine.generate([_request("short", 0, "hi", max_tokens=8), long]))
+    assert _calls("chat") == [], "nothing was generated"
+
+
+def test_max_tokens_that_do_not_fit_max_model_len_are_refused(fake_vllm: None) -> None:
+    engine = VLLMEngine("org/model", SHA, max_model_len=8192)
+    with pytest.raises(EngineError, match="max_tokens = 32768 does not fit the vllm engine's max_model_len = 8192"):
+        list(engine.generate([_request("x", 0, "hi", max_tokens=32768)]))
+
+
+def test_an_exported_batch_invariant_does_not_take_effect_when_the_option_is_off(
+    fake_vllm: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 5: the run records batch_invariant = false, so vLLM must not run batch-invariant."""
+    monkeypatch.setenv("VLLM_BATCH_INVARIANT", "1")
+    VLLMEngine("org/model", SHA)
+    (load,) = _calls("LLM")
+    assert load["env_batch_invariant"] is None
+
+
+def test_latency_is_each_requests_own(fake_vllm: None) -> None:
+    """Finding 5: not the whole chunk's wall time stamped on every generation."""
+    engine = VLLMEngine("org/model", SHA)
+    requests = [_request("a", 0, "hi", max_tokens=2), _request("b", 0, "hi", max_tokens=40)]
+    by_probe = {g.probe_id: g for g in engine.generate(requests)}
+    assert _calls("LLM")[0]["disable_log_stats"] is False
+    # The stand-in's metrics: 1 ms per output token after scheduling.
+    assert by_probe["a"].latency_s == pytest.approx(0.002)
+    assert by_probe["b"].latency_s == pytest.approx(0.001 * by_probe["b"].completion_tokens)  # type: ignore[operator]

@@ -19,7 +19,7 @@ DRIFT_MONITOR = str(Path(sys.executable).with_name("drift-monitor"))
 
 
 def start_serve(*args: str, env: dict[str, str] | None = None, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``drift-monitor serve ARGS`` in its own process group (so a kill reaches its workers)."""
+    """Start ``drift-monitor serve ARGS`` in its own process group (its workers have their own and die with it)."""
     handle = log.open("ab")
     return subprocess.Popen(
         [DRIFT_MONITOR, "serve", *args],
@@ -69,7 +69,7 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the service and everything it spawned (the worker), like a power cut."""
+    """SIGKILL the service's process group, like a power cut; its worker (a group of its own) dies with it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)

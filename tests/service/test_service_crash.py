@@ -2,13 +2,17 @@
 and every alert reaches every channel exactly once; then SIGTERM mid-run: the batch in flight is stored, the
 service exits 0, and the next start finishes the run. Real parts: ``drift-monitor serve`` subprocesses, a git
 repository holding SmolLM2-135M, the transformers engine in its worker process, a JSON-lines file channel
-and a loopback HTTP receiver (apprise ``json://``)."""
+and a loopback HTTP receiver (apprise ``json://``). Each test runs on SQLite and on PostgreSQL.
+
+``test_sigkill_of_serve_alone_leaves_no_worker`` kills only the service process (not its group), as an
+OOM killer or ``kill -9 PID`` does: its worker must die with it and store nothing more."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 
 from monitor.db import Alert, AlertDelivery, Database, Response, Run, open_database
 from tests.alerts._loopback import HttpReceiver, free_port
+from tests.engines._procs import alive, descendants
 from tests.service._proc import http_get, kill_group, start_serve, stop, wait_for
 from tests.service.conftest import model_repo
 
@@ -65,16 +70,16 @@ def _partial_run(db: Database) -> tuple[int, int] | None:
     return None
 
 
-def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_dir: Path) -> None:
+def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_dir: Path, db_url: str) -> None:
     remote = model_repo(tmp_path / "repo", smollm2_dir)
     hook = HttpReceiver()
     hook.fail_with = 503  # the webhook channel is down until after the crash
     hook.start()
     config = _config(tmp_path / "monitor.toml", remote.repo_id, hook.url)
-    env = {"DRIFT_MONITOR_CONFIG": str(config)}
+    env = {"DRIFT_MONITOR_CONFIG": str(config), "DRIFT_MONITOR_DATABASE_URL": db_url}
     # A short lease: after the SIGKILL the next start waits until the dead service's heartbeat lease runs out.
     args = ["--port", str(free_port()), "--delivery-interval", "0.5", "--process-interval", "2", "--lease-ttl", "5"]
-    db = open_database(os.environ["DRIFT_MONITOR_DATABASE_URL"])
+    db = open_database(db_url)
     log = tmp_path / "serve.log"
     first = start_serve(*args, env=env, log=log)
     try:
@@ -182,6 +187,54 @@ def test_sigkill_mid_run_then_restart(tmp_path: Path, smollm2_dir: Path) -> None
         f"{sum(hook_titles.values())}), duplicate deliveries "
         f"{sum(file_ids.values()) + sum(hook_titles.values()) - len(deliveries)}"
     )
+
+
+def test_sigkill_of_serve_alone_leaves_no_worker(tmp_path: Path, smollm2_dir: Path, db_url: str) -> None:
+    """The figure from issue 12: descendants alive 10 s after ``kill -9`` of serve, and responses stored after."""
+    remote = model_repo(tmp_path / "repo", smollm2_dir)
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f"""
+[[models]]
+repo = "{remote.repo_id}"
+source = "git"
+suites = ["identity"]
+samples = 3
+limit = 6
+max_tokens = 16
+engine = {{ kind = "transformers", batch_size = 1, options = {{ device = "cpu" }} }}
+schedule = {{ interval_minutes = 60, jitter_seconds = 0 }}
+"""
+    )
+    env = {"DRIFT_MONITOR_CONFIG": str(config), "DRIFT_MONITOR_DATABASE_URL": db_url}
+    db = open_database(db_url)
+    serve = start_serve("--port", str(free_port()), "--process-interval", "2", env=env, log=tmp_path / "serve.log")
+    spawned: list[int] = []
+    try:
+        run_id, stored_at_kill = wait_for(
+            lambda: (found := _partial_run(db)) and found[1] >= 4 and found,
+            timeout=300,
+            what="a run with 4 responses stored",
+            interval=0.05,
+        )
+        spawned = descendants(serve.pid)
+        serve.send_signal(signal.SIGKILL)  # the service only: its worker is on its own
+        serve.wait(timeout=30)
+        time.sleep(10)
+        alive_after = [pid for pid in spawned if alive(pid)]
+        time.sleep(20)  # an orphaned worker would go on storing responses meanwhile
+        stored_after = _stored(db, run_id)
+        print(
+            f"\nFAULT sigkill of serve alone ({db.engine.dialect.name}): {len(spawned)} descendants at the kill, "
+            f"{len(alive_after)} alive 10 s later; responses {stored_at_kill} at the kill -> {stored_after} 30 s later"
+        )
+        assert alive_after == [], "a worker outlived the SIGKILLed service"
+        assert stored_after <= stored_at_kill + 1  # at most the batch whose commit was under way
+    finally:
+        for pid in [serve.pid, *spawned]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        db.dispose()
 
 
 def _count(db: Database, table: str) -> int:
