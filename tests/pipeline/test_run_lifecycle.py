@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from monitor.db import Alert, Database, Response, Run, claim_run
 from monitor.engines import EngineSpec
 from monitor.errors import RunClaimedError
-from monitor.pipeline import ensure_watched_model, plan_run, raise_pending_alerts, run_suite
+from monitor.pipeline import ensure_watched_model, plan_run, run_suite
+from monitor.pipeline._alerting import raise_pending_alerts
 from monitor.probes import load_suite
 
 FAKE_VLLM = Path(__file__).parents[1] / "engines" / "fake_vllm"
