@@ -58,7 +58,8 @@ _REVISION = "1"
 def _code_fingerprint() -> str:
     package = resources.files("monitor.analysis")
     digest = hashlib.sha256(_REVISION.encode())
-    for name in ("_identity.py", "_rules.py", "_aliases.py", "_split.py", "data/aliases.toml"):
+    for name in ("_identity.py", "_rules.py", "_structure.py", "_aliases.py", "_split.py", "data/aliases.toml",
+                 "data/cues.toml"):
         digest.update(package.joinpath(name).read_bytes())
     return digest.hexdigest()[:16]
 _MAX_CHARS = 4000  # the answer part an identity claim can live in; longer tails add cost, not evidence
@@ -217,7 +218,8 @@ class IdentityClassifier:
         rules = [apply_rules(text[:_MAX_CHARS], self.aliases) for text in distinct]
         probabilities = self._probabilities(distinct, rules)
         decided = {
-            text: self._combine(rule, probs)
+            # An empty answer is a real response (a model that says nothing): it claims nothing.
+            text: self._combine(rule, probs) if text.strip() else _Decision("none", 1.0, None)
             for text, rule, probs in zip(distinct, rules, probabilities, strict=True)
         }
         return [decided[text] for text in texts]

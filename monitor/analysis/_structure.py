@@ -1,0 +1,226 @@
+"""The script-independent structure layer: places the names the per-language patterns could not.
+
+Names and makers are written the same way in every script (ChatGPT, OpenAI, DeepSeek, Claude), so
+whether an occurrence is a claim is decided by the structure around it, not by its language:
+
+- **structured fields**: a key/value line or a two-cell table row whose value starts with a name
+  ("**Naam:** ChatGPT", "| Developer | OpenAI |"). When every such field names one identity and
+  there are two of them (or the answer speaks in the first person), the fields are a claim; a list
+  or table of several identities is a comparison and stays a mention;
+- **clauses**: a sentence is cut into clauses at commas, semicolons, colons and dashes; a name inside
+  quotes or in a question is a mention; a negation cue next to it ("niet", "değil", "לא") negates
+  it; a comparison cue right before or after it ("net als", "gibi", "على عكس") makes it compared;
+  a reporting verb before it ("vraagt", "hỏi") makes it a mention; otherwise a first-person cue in
+  its clause ("ik", "jestem", "أنا", "मैं") makes it a claim;
+- **sentences**: an occurrence of the same identity as a claim in its sentence is a maker claim
+  ("Ik ben ChatGPT, een model van OpenAI"), of the same identity as a negation is negated.
+
+The cue words are closed-class function words for 40 languages in ``data/cues.toml``, read all at
+once (no language detection). The layer runs only when the rule layer found no claim, so it can add
+recall where the patterns do not reach and cannot overturn what they decided.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from monitor.analysis._aliases import AliasHit
+
+__all__ = ["Placement", "place_unplaced"]
+
+_CATEGORIES = ("self", "negation", "comparison", "report", "conjunction")
+_QUOTED = re.compile(r'"[^"\n]*"|«[^»\n]*»|„[^"\n]*"|「[^」\n]*」|『[^』\n]*』|‹[^›\n]*›')
+_SENTENCE = re.compile(r"(?<=[.!?。！？।؟])\s+|\n+")
+_CLAUSE = re.compile(r"[,;:·،؛，；：()\[\]]|\s[—–-]\s|\s[—–]|[—–]\s")
+_QUESTION = re.compile(r"[?？؟]")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+# Combining vowel signs (Devanagari, Bengali, Arabic, Hebrew points) are not \w, yet belong to the word:
+# "ने" must not match the cue "न".
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0963\u0966-\u0dff\u0e31-\u0e4e"
+_WORD = re.compile(rf"[\w{_MARKS}]+")
+_KEY_VALUE = re.compile(
+    r"^\s*(?:[-+•]|\d{1,2}[.)])?\s*(?P<key>[^\W\d_][^:=|\n]{0,28}?)\s*[:=]\s*(?P<value>\S.*)$"
+)
+_TABLE_ROW = re.compile(r"^\s*\|\s*(?P<key>[^|\n]{1,30}?)\s*\|\s*(?P<value>[^|\n]+?)\s*\|\s*$")
+_NEGATION_BEFORE = 4  # words between a negation and the name it negates ("nie mam nic wspólnego z OpenAI")
+_NEGATION_AFTER = 3  # words between a name and a negation after it ("ChatGPT değilim", "OpenAI से कोई संबंध नहीं")
+_COMPARISON_GAP = 2  # words between a comparison cue and its name (articles: "net als de", "όπως το")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The role this layer gives one name occurrence, with the span of text that decided it."""
+
+    role: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class _Cues:
+    patterns: dict[str, re.Pattern[str]]
+
+
+def _cue_pattern(cue: str) -> str:
+    if cue.startswith("re:"):
+        return f"(?:{cue[3:]})"
+    sensitive = cue.startswith("=")
+    cue = cue.lstrip("=")
+    left = "" if cue.startswith("*") else rf"(?<![\w{_MARKS}])"
+    right = "" if cue.endswith("*") else rf"(?![\w{_MARKS}])"
+    body = r"\s+".join(re.escape(word) for word in cue.strip("*").split())
+    body = f"(?-i:{body})" if sensitive else body
+    return f"{left}{body}{right}"
+
+
+@functools.lru_cache(maxsize=1)
+def _cues() -> _Cues:
+    raw = tomllib.loads(resources.files("monitor.analysis").joinpath("data/cues.toml").read_text(encoding="utf-8"))
+    words: dict[str, set[str]] = {category: set() for category in _CATEGORIES}
+    for table in raw.values():
+        for category in _CATEGORIES:
+            words[category].update(table.get(category, []))
+    patterns = {
+        category: re.compile("|".join(_cue_pattern(cue) for cue in sorted(found, key=len, reverse=True)),
+                             re.IGNORECASE)
+        for category, found in words.items()
+    }
+    return _Cues(patterns)
+
+
+def _spans(pattern: str | re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
+    bounds, cursor = [], start
+    for match in compiled.finditer(text, start, end):
+        if match.start() > cursor:
+            bounds.append((cursor, match.start()))
+        cursor = match.end()
+    if cursor < end:
+        bounds.append((cursor, end))
+    return bounds
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def place_unplaced(text: str, hits: list[AliasHit], roles: list[str]) -> dict[int, Placement]:
+    """New roles for the occurrences (by index) the rules left as mentions; see the module docstring.
+
+    ``text`` is the normalised answer, ``hits`` every name occurrence in it with ``roles`` their rule
+    roles. Only occurrences whose rule role is ``mention`` can be placed anew.
+    """
+    cues = _cues()
+    placed: dict[int, Placement] = {}
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    open_hits = [i for i, role in enumerate(roles) if role == "mention"]
+    if not open_hits:
+        return placed
+    _place_fields(text, hits, open_hits, placed, cues)
+    for sentence_start, sentence_end in _spans(_SENTENCE, text, 0, len(text)):
+        inside = [i for i in open_hits if sentence_start <= hits[i].start < sentence_end and i not in placed]
+        if not inside:
+            continue
+        sentence = text[sentence_start:sentence_end]
+        question = bool(_QUESTION.search(_unquote(sentence, sentence_start, quoted))) or (
+            ";" in sentence and bool(_GREEK.search(sentence))
+        )
+        clauses = _spans(_CLAUSE, text, sentence_start, sentence_end)
+        decided: dict[int, str] = {}
+        for i in inside:
+            hit = hits[i]
+            if any(a <= hit.start < b for a, b in quoted) or question:
+                continue
+            clause = next(((a, b) for a, b in clauses if a <= hit.start < b), (sentence_start, sentence_end))
+            role = _clause_role(text, hit, clause, hits, cues)
+            if role is not None:
+                decided[i] = role
+        claims = {hits[i].label for i, role in decided.items() if role == "name"}
+        denied = {hits[i].label for i, role in decided.items() if role == "negated"}
+        denied |= {hits[j].label for j, role in enumerate(roles) if role == "negated"
+                   and sentence_start <= hits[j].start < sentence_end}
+        for i in inside:
+            if i in decided or any(a <= hits[i].start < b for a, b in quoted):
+                continue
+            if hits[i].label in denied:
+                decided[i] = "negated"
+            elif hits[i].label in claims:
+                decided[i] = "creator"
+        for i, role in decided.items():
+            placed[i] = Placement(role, _evidence(text, sentence_start, sentence_end, hits[i]))
+    return placed
+
+
+def _unquote(sentence: str, offset: int, quoted: list[tuple[int, int]]) -> str:
+    chars = list(sentence)
+    for a, b in quoted:
+        for k in range(max(a, offset), min(b, offset + len(sentence))):
+            chars[k - offset] = " "
+    return "".join(chars)
+
+
+def _clause_role(text: str, hit: AliasHit, clause: tuple[int, int], hits: list[AliasHit], cues: _Cues) -> str | None:
+    start, end = clause
+    # The clause around this name only: other names cut the windows a cue may reach over.
+    left_edge = max([h.end for h in hits if start <= h.end <= hit.start] or [start])
+    right_edge = min([h.start for h in hits if hit.end <= h.start <= end] or [end])
+    before, after = text[left_edge : hit.start], text[hit.end : right_edge]
+    negations_before = list(cues.patterns["negation"].finditer(before))
+    if negations_before and _words(before[negations_before[-1].end() :]) <= _NEGATION_BEFORE:
+        return "negated"
+    stop = cues.patterns["conjunction"].search(after)
+    self_after = cues.patterns["self"].search(after)
+    reach = min([m.start() for m in (stop, self_after) if m is not None] or [len(after)])
+    negation_after = cues.patterns["negation"].search(after, 0, reach)
+    if negation_after and _words(after[: negation_after.start()]) <= _NEGATION_AFTER:
+        return "negated"
+    comparisons_before = list(cues.patterns["comparison"].finditer(before))
+    if comparisons_before and _words(before[comparisons_before[-1].end() :]) <= _COMPARISON_GAP:
+        return "compared"
+    comparison_after = cues.patterns["comparison"].search(after)
+    if comparison_after and _words(after[: comparison_after.start()]) <= 1:
+        return "compared"
+    if cues.patterns["report"].search(text, start, hit.start):
+        return None
+    if cues.patterns["self"].search(text, left_edge, right_edge):
+        return "name"
+    return None
+
+
+def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed: dict[int, Placement],
+                  cues: _Cues) -> None:
+    """Key/value lines and two-cell table rows that name one identity: a structured self-description."""
+    fields: list[int] = []
+    labels: set[str] = set()
+    position = 0
+    for line in text.split("\n"):
+        line_start, position = position, position + len(line) + 1
+        match = _TABLE_ROW.match(line) or _KEY_VALUE.match(line)
+        if match is None:
+            continue
+        key_start, value_start = line_start + match.start("key"), line_start + match.start("value")
+        in_line = [i for i, hit in enumerate(hits) if line_start <= hit.start < line_start + len(line)]
+        if any(hits[i].start < value_start for i in in_line if hits[i].start >= key_start):
+            continue  # a name in the key ("ChatGPT (OpenAI): good at code") is a list of models
+        first = [i for i in in_line if hits[i].start - value_start <= 2]
+        if first:
+            fields.append(first[0])
+            labels.add(hits[first[0]].label)
+    if len(labels) != 1:
+        return
+    if len(fields) < 2 and not cues.patterns["self"].search(text):
+        return
+    for i in fields:
+        if i in open_hits:
+            line_start = text.rfind("\n", 0, hits[i].start) + 1
+            line_end = text.find("\n", hits[i].end)
+            placed[i] = Placement("name", text[line_start : line_end if line_end >= 0 else len(text)].strip())
+
+
+def _evidence(text: str, start: int, end: int, hit: AliasHit) -> str:
+    left, right = max(start, hit.start - 80), min(end, hit.end + 40)
+    snippet = text[left:right].strip()
+    return ("…" if left > start else "") + snippet + ("…" if right < end else "")
