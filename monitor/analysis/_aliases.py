@@ -2,8 +2,9 @@
 
 The built-in table lives in ``data/aliases.toml``; a user file in the same format adds names to the
 built-in labels or adds new identities. Latin names match at word edges (with an optional version
-suffix: "Qwen2.5", "GPT-4o", "Llama 3.1", and long names a case ending: "Googlem"), Cyrillic ones allow case endings ("Гугла"), names in CJK
-scripts match anywhere (Chinese and Japanese have no spaces; Korean attaches particles).
+suffix: "Qwen2.5", "GPT-4o", "Llama 3.1"; long names also a case ending: "Googlem"), Cyrillic ones
+allow case endings ("Гугла"), names in CJK scripts match anywhere (Chinese and Japanese have no
+spaces; Korean attaches particles).
 """
 
 from __future__ import annotations

@@ -40,7 +40,10 @@ _QUESTION = re.compile(r"[?？؟]")
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 # Combining vowel signs (Devanagari, Bengali, Arabic, Hebrew points) are not \w, yet belong to the word:
 # "ने" must not match the cue "न".
-_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0963\u0966-\u0dff\u0e31-\u0e4e"
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u0900-\u0963\u0966-\u0dff\u0e31-\u0e4e"  # Indic scripts (less the danda, a full stop), Thai
+)
 _WORD = re.compile(rf"[\w{_MARKS}]+")
 _KEY_VALUE = re.compile(
     r"^\s*(?:[-+•]|\d{1,2}[.)])?\s*(?P<key>[^\W\d_][^:=|\n]{0,28}?)\s*[:=]\s*(?P<value>\S.*)$"
