@@ -86,7 +86,8 @@ def test_an_empty_answer_is_a_response_labelled_none(tmp_path: Path) -> None:
     assert [(row["id"], row["label"], row["evidence"]) for row in rows] == [(1, "none", None), (2, "none", None),
                                                                           (3, "none", None)]
     assert rows[0]["confidence"] == 1.0 and rows[2]["reasoning_label"] == "openai"
-    gold = _jsonl(tmp_path / "gold.jsonl", [{"text": "", "label": "none"}, {"text": "I am Claude.", "label": "anthropic"}])
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"text": "", "label": "none"},
+                                            {"text": "I am Claude.", "label": "anthropic"}])
     report = json.loads(CliRunner().invoke(app, ["classify", "--evaluate", str(gold), "--json"]).stdout)
     assert report["n"] == 2 and report["accuracy"] == 1.0 and report["skipped"] == 0
 
