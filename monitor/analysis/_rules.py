@@ -390,7 +390,8 @@ def apply_rules(text: str, aliases: Aliases) -> RuleResult:
             previous, previous_end = current, hit.end
     if roles and not any(role.role in ("name", "creator") for role in roles):
         # The patterns found no claim: the script-independent layer places what they left as mentions.
-        placed = place_unplaced(text, [role.hit for role in roles], [role.role for role in roles])
+        placed = place_unplaced(text, [role.hit for role in roles], [role.role for role in roles],
+                                first_person="first_person" in flags)
         roles = [RoleHit(role.hit, placed[i].role, placed[i].evidence) if i in placed else role  # type: ignore[arg-type]
                  for i, role in enumerate(roles)]
     unknown = _unknown_claims(text, roles, aliases)

@@ -32,10 +32,11 @@ from monitor.analysis._aliases import AliasHit
 
 __all__ = ["Placement", "place_unplaced"]
 
-_CATEGORIES = ("self", "negation", "comparison", "report", "conjunction")
+_CATEGORIES = ("copula", "self", "object", "about", "agent", "negation", "comparison", "subordinator", "conjunction")
+_SELF_KINDS = ("copula", "self", "object", "about")
 _QUOTED = re.compile(r'"[^"\n]*"|«[^»\n]*»|„[^"\n]*"|「[^」\n]*」|『[^』\n]*』|‹[^›\n]*›')
 _SENTENCE = re.compile(r"(?<=[.!?。！？।؟])\s+|\n+")
-_CLAUSE = re.compile(r"[,;:·،؛，；：()\[\]]|\s[—–-]\s|\s[—–]|[—–]\s")
+_CLAUSE = re.compile(r"[,;:·،؛，；：()\[\]]")
 _QUESTION = re.compile(r"[?？؟]")
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 # Combining vowel signs (Devanagari, Bengali, Arabic, Hebrew points) are not \w, yet belong to the word:
@@ -48,10 +49,14 @@ _WORD = re.compile(rf"[\w{_MARKS}]+")
 _KEY_VALUE = re.compile(
     r"^\s*(?:[-+•]|\d{1,2}[.)])?\s*(?P<key>[^\W\d_][^:=|\n]{0,28}?)\s*[:=]\s*(?P<value>\S.*)$"
 )
+_TABLE_RULE = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|\s*(?P<key>[^|\n]{1,30}?)\s*\|\s*(?P<value>[^|\n]+?)\s*\|\s*$")
 _NEGATION_BEFORE = 4  # words between a negation and the name it negates ("nie mam nic wspólnego z OpenAI")
 _NEGATION_AFTER = 3  # words between a name and a negation after it ("ChatGPT değilim", "OpenAI से कोई संबंध नहीं")
 _COMPARISON_GAP = 2  # words between a comparison cue and its name (articles: "net als de", "όπως το")
+_COPULA_GAP = 3  # words between "I am" and the name: "Jestem asystentem AI firmy Anthropic"
+_OBJECT_GAP = 2  # words between "me" and the name: "Мене розробила компанія DeepSeek"
+_AGENT_GAP = 3  # words between "I" and "by": "Saya dilatih oleh", "Tôi được phát triển bởi"
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,12 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def place_unplaced(text: str, hits: list[AliasHit], roles: list[str]) -> dict[int, Placement]:
+def place_unplaced(text: str, hits: list[AliasHit], roles: list[str], *, first_person: bool) -> dict[int, Placement]:
     """New roles for the occurrences (by index) the rules left as mentions; see the module docstring.
 
     ``text`` is the normalised answer, ``hits`` every name occurrence in it with ``roles`` their rule
-    roles. Only occurrences whose rule role is ``mention`` can be placed anew.
+    roles; ``first_person`` is the rule layer's finding that the text speaks as "I" (English included).
+    Only occurrences whose rule role is ``mention`` can be placed anew.
     """
     cues = _cues()
     placed: dict[int, Placement] = {}
@@ -122,7 +128,7 @@ def place_unplaced(text: str, hits: list[AliasHit], roles: list[str]) -> dict[in
     open_hits = [i for i, role in enumerate(roles) if role == "mention"]
     if not open_hits:
         return placed
-    _place_fields(text, hits, open_hits, placed, cues)
+    _place_fields(text, hits, open_hits, placed, cues, first_person)
     for sentence_start, sentence_end in _spans(_SENTENCE, text, 0, len(text)):
         inside = [i for i in open_hits if sentence_start <= hits[i].start < sentence_end and i not in placed]
         if not inside:
@@ -171,38 +177,54 @@ def _clause_role(text: str, hit: AliasHit, clause: tuple[int, int], hits: list[A
     left_edge = max([h.end for h in hits if start <= h.end <= hit.start] or [start])
     right_edge = min([h.start for h in hits if hit.end <= h.start <= end] or [end])
     before, after = text[left_edge : hit.start], text[hit.end : right_edge]
-    negations_before = list(cues.patterns["negation"].finditer(before))
+    pattern = cues.patterns
+    negations_before = list(pattern["negation"].finditer(before))
     if negations_before and _words(before[negations_before[-1].end() :]) <= _NEGATION_BEFORE:
         return "negated"
-    stop = cues.patterns["conjunction"].search(after)
-    self_after = cues.patterns["self"].search(after)
-    reach = min([m.start() for m in (stop, self_after) if m is not None] or [len(after)])
-    negation_after = cues.patterns["negation"].search(after, 0, reach)
+    stops = [m.start() for m in (pattern["conjunction"].search(after), pattern["self"].search(after)) if m]
+    negation_after = pattern["negation"].search(after, 0, min(stops or [len(after)]))
     if negation_after and _words(after[: negation_after.start()]) <= _NEGATION_AFTER:
         return "negated"
-    comparisons_before = list(cues.patterns["comparison"].finditer(before))
-    if comparisons_before and _words(before[comparisons_before[-1].end() :]) <= _COMPARISON_GAP:
+    if _last_within(pattern["comparison"], before, _COMPARISON_GAP):
         return "compared"
-    comparison_after = cues.patterns["comparison"].search(after)
+    comparison_after = pattern["comparison"].search(after)
     if comparison_after and _words(after[: comparison_after.start()]) <= 1:
         return "compared"
-    if cues.patterns["report"].search(text, start, hit.start):
-        return None
-    if cues.patterns["self"].search(text, left_edge, right_edge):
-        return "name"
+    if pattern["subordinator"].search(text, start, hit.start):
+        return None  # "Ik weet dat ChatGPT ...", "Je vraagt of ik ChatGPT ben": reported, not claimed
+    copula_after = pattern["copula"].search(after)
+    if _last_within(pattern["copula"], before, _COPULA_GAP) or (
+        copula_after and _words(after[: copula_after.start()]) <= _COPULA_GAP
+    ):
+        return "name"  # "Ik ben ChatGPT", "ChatGPT vagyok", "OpenAI tarafından eğitildim"
+    if _last_within(pattern["self"], before, 0) or _last_within(pattern["object"], before, _OBJECT_GAP):
+        return "name"  # "Ben ChatGPT", "أنا Claude"; "Vytvořila mě společnost Anthropic", "मुझे OpenAI ने"
+    agents = list(pattern["agent"].finditer(before))
+    if agents and _words(before[agents[-1].end() :]) <= 1:
+        lead = before[: agents[-1].start()]
+        if any(_last_within(pattern[kind], lead, _AGENT_GAP) for kind in ("self", "copula", "object")):
+            return "name"  # "Saya dilatih oleh Google", "Tôi được phát triển bởi Anthropic"
     return None
 
 
+def _last_within(pattern: re.Pattern[str], text: str, gap: int) -> bool:
+    """Whether the last match of ``pattern`` in ``text`` is followed by at most ``gap`` words."""
+    matches = list(pattern.finditer(text))
+    return bool(matches) and _words(text[matches[-1].end() :]) <= gap
+
+
 def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed: dict[int, Placement],
-                  cues: _Cues) -> None:
+                  cues: _Cues, first_person: bool) -> None:
     """Key/value lines and two-cell table rows that name one identity: a structured self-description."""
     fields: list[int] = []
     labels: set[str] = set()
     position = 0
+    only_fields = True  # nothing but fields, table rows and blank lines: a bare self-description card
     for line in text.split("\n"):
         line_start, position = position, position + len(line) + 1
         match = _TABLE_ROW.match(line) or _KEY_VALUE.match(line)
         if match is None:
+            only_fields = only_fields and (not line.strip() or bool(_TABLE_RULE.match(line)))
             continue
         key_start, value_start = line_start + match.start("key"), line_start + match.start("value")
         in_line = [i for i, hit in enumerate(hits) if line_start <= hit.start < line_start + len(line)]
@@ -214,8 +236,10 @@ def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed:
             labels.add(hits[first[0]].label)
     if len(labels) != 1:
         return
-    if len(fields) < 2 and not cues.patterns["self"].search(text):
-        return
+    if len(fields) < 2:
+        return  # one field is a sentence, not a self-description
+    if not only_fields and not (first_person or any(cues.patterns[kind].search(text) for kind in _SELF_KINDS)):
+        return  # "Recommended tool:\n- Model: GPT-4\n- Provider: OpenAI" is advice, not a self-description
     for i in fields:
         if i in open_hits:
             line_start = text.rfind("\n", 0, hits[i].start) + 1
