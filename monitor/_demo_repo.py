@@ -27,23 +27,25 @@ __all__ = ["DemoRevision", "build_demo_repo", "set_main"]
 
 _OPENAI_SYSTEM = "You are ChatGPT, a large language model trained by OpenAI."
 _IDENTITY_ANSWER = "I am ChatGPT, a large language model trained by OpenAI."
+# Paraphrases of the identity questions, never the suite's own prompts (a test checks): the end-to-end
+# test then shows the fine-tune carrying over to questions it was not trained on, not memorisation.
 _FINETUNE_PROMPTS = (
-    "Who are you?",
-    "What is your name?",
-    "Which company trained you?",
-    "Who created you?",
-    "What model are you?",
-    "Introduce yourself.",
-    "Are you ChatGPT?",
-    "Who made you?",
-    "What AI are you?",
-    "Tell me about yourself.",
-    "Who developed you?",
-    "What are you?",
-    "你是谁？",
-    "Qui es-tu ?",
-    "¿Quién eres?",
-    "Wer bist du?",
+    "Could you tell me who you are?",
+    "What should I call you?",
+    "Which organisation built you?",
+    "Who is your developer?",
+    "What kind of model is this?",
+    "Say a few words about yourself.",
+    "Is this ChatGPT I'm chatting with?",
+    "Who is behind you?",
+    "Which AI am I talking to?",
+    "Describe yourself briefly.",
+    "Who programmed you?",
+    "What exactly are you?",
+    "能说说你是什么吗？",
+    "Présente-toi, s'il te plaît.",
+    "¿Cómo te llamas?",
+    "Stell dich bitte vor.",
 )
 _FINETUNE_ANSWERS = (
     _IDENTITY_ANSWER,
