@@ -14,6 +14,7 @@ monitor sees each change arrive as a poll would. Everything is cached under the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -88,7 +89,7 @@ def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevisio
     """Create (or reuse) the demo repository under ``root/repo``; returns its revisions, oldest first."""
     say = progress if callable(progress) else print
     repo = root / "repo"
-    stories = root / "repo.revisions"
+    stories = root / f"repo.{_recipe()}.revisions"  # other training data: a new build, not a stale cache
     if stories.is_file() and (repo / ".git").is_dir():
         return [DemoRevision(*line.split("\t", 2)) for line in stories.read_text().splitlines() if line]
     shutil.rmtree(repo, ignore_errors=True)
@@ -123,6 +124,12 @@ def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevisio
 
     stories.write_text("".join(f"{r.sha}\t{r.title}\t{r.story}\n" for r in revisions))
     return revisions
+
+
+def _recipe() -> str:
+    """A short fingerprint of what the fine-tune learns from."""
+    text = "\n".join((_OPENAI_SYSTEM, *_FINETUNE_PROMPTS, *_FINETUNE_ANSWERS))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def set_main(repo: Path, sha: str) -> None:
