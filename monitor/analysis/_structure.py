@@ -13,7 +13,9 @@ whether an occurrence is a claim is decided by the structure around it, not by i
   a reporting verb before it ("vraagt", "hỏi") makes it a mention; otherwise a first-person cue in
   its clause ("ik", "jestem", "أنا", "मैं") makes it a claim;
 - **sentences**: an occurrence of the same identity as a claim in its sentence is a maker claim
-  ("Ik ben ChatGPT, een model van OpenAI"), of the same identity as a negation is negated.
+  ("Ik ben ChatGPT, een model van OpenAI"), of the same identity as a negation is negated;
+- **personas**: a capitalised word after "my name is" that is no known name ("Nazywam się Ola",
+  "اسمي Nour") is a specific identity the table does not know, so ``other``.
 
 The cue words are closed-class function words for 40 languages in ``data/cues.toml``, read all at
 once (no language detection). The layer runs only when the rule layer found no claim, so it can add
@@ -30,9 +32,11 @@ from importlib import resources
 
 from monitor.analysis._aliases import AliasHit
 
-__all__ = ["Placement", "place_unplaced"]
+__all__ = ["Placement", "named_unknowns", "place_unplaced"]
 
-_CATEGORIES = ("copula", "self", "object", "about", "agent", "negation", "comparison", "subordinator", "conjunction")
+_CATEGORIES = (
+    "copula", "naming", "self", "object", "about", "agent", "negation", "comparison", "subordinator", "conjunction",
+)
 _SELF_KINDS = ("copula", "self", "object", "about")
 _QUOTED = re.compile(r'"[^"\n]*"|«[^»\n]*»|„[^"\n]*"|「[^」\n]*」|『[^』\n]*』|‹[^›\n]*›')
 _SENTENCE = re.compile(r"(?<=[.!?。！？।؟])\s+|\n+")
@@ -245,6 +249,31 @@ def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed:
             line_start = text.rfind("\n", 0, hits[i].start) + 1
             line_end = text.find("\n", hits[i].end)
             placed[i] = Placement("name", text[line_start : line_end if line_end >= 0 else len(text)].strip())
+
+
+# A name after "my name is": capitalised in cased scripts, or a Latin name in a caseless one ("اسمي Nour").
+_PERSONA = re.compile(r"\s*[:—–-]?\s*(?P<name>[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁΑ-ΩΆ-Ώ][\w'-]{1,24})")
+_GENERIC_PERSONAS = {"ai", "ki", "ia", "ии", "шi", "llm", "gpt", "assistant", "asistent", "assistent", "asystent",
+                     "chatbot", "bot", "none", "null", "unknown"}
+
+
+def named_unknowns(text: str, hits: list[AliasHit]) -> list[str]:
+    """Personas the name table does not know, after "my name is" in any language: "Nazywam się Ola"."""
+    found = []
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    for cue in _cues().patterns["naming"].finditer(text):
+        match = _PERSONA.match(text, cue.end())
+        if match is None or match.group("name").casefold() in _GENERIC_PERSONAS:
+            continue
+        start = match.start("name")
+        if any(hit.start <= start < hit.end for hit in hits) or any(a <= start < b for a, b in quoted):
+            continue  # a known name decides through its role; a quoted one is not said of oneself
+        sentence_end = _SENTENCE.search(text, match.end())
+        if _QUESTION.search(text, cue.start(), sentence_end.start() if sentence_end else len(text)):
+            continue
+        line_start = max(text.rfind("\n", 0, cue.start()) + 1, cue.start() - 60)
+        found.append(text[line_start : match.end()].strip())
+    return found
 
 
 def _evidence(text: str, start: int, end: int, hit: AliasHit) -> str:

@@ -53,6 +53,15 @@ NOT_CLAIMS = [
     "Recommended tool for this task:\n- Model: GPT-4\n- Provider: OpenAI",  # fields that are advice
     "| Model | Bedrijf |\n|---|---|\n| Gemini | Google |\n| Llama | Meta |",  # a table of several identities
 ]
+PERSONAS = [
+    "Mijn naam is Sam en ik help je met je huiswerk.",
+    "Jmenuji se Karel a jsem váš průvodce.",
+    "Мене звати Оксана, я ваш помічник.",
+    "Με λένε Νίκο και είμαι ο βοηθός σας.",
+    "اسمي Nour، وأنا مساعدك الشخصي.",
+]
+NAMELESS = ["Mijn naam is niet belangrijk; ik ben gewoon een assistent.", "Benim adım yok, ben sadece bir asistanım.",
+            'Bạn hỏi "tên bạn là gì?". Tôi không có tên riêng.']
 FIELDS = [
     ("Naam: DeepSeek-R1\nOntwikkelaar: DeepSeek", "deepseek"),
     ("name = Claude\nvendor = Anthropic", "anthropic"),
@@ -72,6 +81,17 @@ def test_claims_are_read_in_any_language(classifier: IdentityClassifier, text: s
 @pytest.mark.parametrize("text", NOT_CLAIMS, ids=[t[:40] for t in NOT_CLAIMS])
 def test_negations_comparisons_mentions_and_quotes_are_not_claims(classifier: IdentityClassifier, text: str) -> None:
     assert apply_rules(text, Aliases.builtin()).label is None
+    assert classifier.classify([text])[0].label == "none"
+
+
+@pytest.mark.parametrize("text", PERSONAS, ids=[t[:30] for t in PERSONAS])
+def test_a_persona_after_my_name_is_is_other(classifier: IdentityClassifier, text: str) -> None:
+    [result] = classifier.classify([text])
+    assert result.label == "other" and result.evidence
+
+
+@pytest.mark.parametrize("text", NAMELESS, ids=[t[:30] for t in NAMELESS])
+def test_no_name_after_my_name_is_is_none(classifier: IdentityClassifier, text: str) -> None:
     assert classifier.classify([text])[0].label == "none"
 
 
