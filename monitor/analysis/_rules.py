@@ -392,7 +392,7 @@ def apply_rules(text: str, aliases: Aliases) -> RuleResult:
         # The patterns found no claim: the script-independent layer places what they left as mentions.
         placed = place_unplaced(text, [role.hit for role in roles], [role.role for role in roles],
                                 first_person="first_person" in flags)
-        roles = [RoleHit(role.hit, placed[i].role, placed[i].evidence) if i in placed else role  # type: ignore[arg-type]
+        roles = [RoleHit(role.hit, placed[i].role, placed[i].evidence) if i in placed else role
                  for i, role in enumerate(roles)]
     unknown = _unknown_claims(text, roles, aliases)
     if not unknown and not any(role.role in ("name", "creator") for role in roles):

@@ -29,6 +29,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal
 
 from monitor.analysis._aliases import AliasHit
 
@@ -63,11 +64,14 @@ _OBJECT_GAP = 2  # words between "me" and the name: "Мене розробила
 _AGENT_GAP = 3  # words between "I" and "by": "Saya dilatih oleh", "Tôi được phát triển bởi"
 
 
+Placed = Literal["name", "creator", "negated", "compared"]
+
+
 @dataclass(frozen=True)
 class Placement:
     """The role this layer gives one name occurrence, with the span of text that decided it."""
 
-    role: str
+    role: Placed
     evidence: str
 
 
@@ -103,10 +107,10 @@ def _cues() -> _Cues:
     return _Cues(patterns)
 
 
-def _spans(pattern: str | re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
-    compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
+def _spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The pieces of ``text[start:end]`` between matches of ``pattern`` (sentences, clauses)."""
     bounds, cursor = [], start
-    for match in compiled.finditer(text, start, end):
+    for match in pattern.finditer(text, start, end):
         if match.start() > cursor:
             bounds.append((cursor, match.start()))
         cursor = match.end()
@@ -142,7 +146,7 @@ def place_unplaced(text: str, hits: list[AliasHit], roles: list[str], *, first_p
             ";" in sentence and bool(_GREEK.search(sentence))
         )
         clauses = _spans(_CLAUSE, text, sentence_start, sentence_end)
-        decided: dict[int, str] = {}
+        decided: dict[int, Placed] = {}
         for i in inside:
             hit = hits[i]
             if any(a <= hit.start < b for a, b in quoted) or question:
@@ -175,7 +179,8 @@ def _unquote(sentence: str, offset: int, quoted: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-def _clause_role(text: str, hit: AliasHit, clause: tuple[int, int], hits: list[AliasHit], cues: _Cues) -> str | None:
+def _clause_role(text: str, hit: AliasHit, clause: tuple[int, int], hits: list[AliasHit],
+                 cues: _Cues) -> Placed | None:
     start, end = clause
     # The clause around this name only: other names cut the windows a cue may reach over.
     left_edge = max([h.end for h in hits if start <= h.end <= hit.start] or [start])
