@@ -51,6 +51,7 @@ _MARKS = (
     "\u0900-\u0963\u0966-\u0dff\u0e31-\u0e4e"  # Indic scripts (less the danda, a full stop), Thai
 )
 _WORD = re.compile(rf"[\w{_MARKS}]+")
+_WORD_CHAR = re.compile(rf"[\w{_MARKS}]")
 _KEY_VALUE = re.compile(
     r"^\s*(?:[-+•]|\d{1,2}[.)])?\s*(?P<key>[^\W\d_][^:=|\n]{0,28}?)\s*[:=]\s*(?P<value>\S.*)$"
 )
@@ -75,36 +76,92 @@ class Placement:
     evidence: str
 
 
-@dataclass(frozen=True)
-class _Cues:
-    patterns: dict[str, re.Pattern[str]]
+class _Matcher:
+    """One category's cues, found fast.
+
+    The plain words are one case-sensitive alternation over the lower-cased text (so the regex engine
+    skips ahead on first characters), with word edges checked after a match; cues with ``*``, ``re:``
+    or ``=`` have patterns of their own.
+    """
+
+    def __init__(self, cues: set[str]) -> None:
+        plain = sorted({c.lower() for c in cues if not c.startswith(("*", "re:", "=")) and not c.endswith("*")},
+                       key=len, reverse=True)
+        free = [c for c in cues if c.startswith(("*", "re:")) or c.endswith("*")]
+        exact = [c[1:] for c in cues if c.startswith("=")]
+        self._plain = re.compile("|".join(r"\s+".join(map(re.escape, c.split())) for c in plain)) if plain else None
+        self._free = re.compile("|".join(_free_pattern(c) for c in free)) if free else None
+        self._exact = re.compile("|".join(rf"(?<![\w{_MARKS}]){re.escape(c)}(?![\w{_MARKS}])" for c in exact)) \
+            if exact else None
+
+    def spans(self, text: str, folded: str) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        if self._plain is not None:
+            position = 0
+            while (match := self._plain.search(folded, position)) is not None:
+                begin, stop = match.span()
+                if begin == stop:
+                    break
+                if (begin and _WORD_CHAR.match(text, begin - 1)) or _WORD_CHAR.match(text, stop):
+                    position = begin + 1  # inside a word: look again from the next character
+                    continue
+                found.append((begin, stop))
+                position = stop
+        if self._free is not None:
+            found.extend(match.span() for match in self._free.finditer(folded))
+        if self._exact is not None:
+            found.extend(match.span() for match in self._exact.finditer(text))
+        return sorted(found)
 
 
-def _cue_pattern(cue: str) -> str:
+def _free_pattern(cue: str) -> str:
     if cue.startswith("re:"):
         return f"(?:{cue[3:]})"
-    sensitive = cue.startswith("=")
-    cue = cue.lstrip("=")
     left = "" if cue.startswith("*") else rf"(?<![\w{_MARKS}])"
     right = "" if cue.endswith("*") else rf"(?![\w{_MARKS}])"
-    body = r"\s+".join(re.escape(word) for word in cue.strip("*").split())
-    body = f"(?-i:{body})" if sensitive else body
-    return f"{left}{body}{right}"
+    return left + r"\s+".join(re.escape(word) for word in cue.strip("*").lower().split()) + right
 
 
 @functools.lru_cache(maxsize=1)
-def _cues() -> _Cues:
+def _matchers() -> dict[str, _Matcher]:
     raw = tomllib.loads(resources.files("monitor.analysis").joinpath("data/cues.toml").read_text(encoding="utf-8"))
     words: dict[str, set[str]] = {category: set() for category in _CATEGORIES}
     for table in raw.values():
         for category in _CATEGORIES:
             words[category].update(table.get(category, []))
-    patterns = {
-        category: re.compile("|".join(_cue_pattern(cue) for cue in sorted(found, key=len, reverse=True)),
-                             re.IGNORECASE)
-        for category, found in words.items()
-    }
-    return _Cues(patterns)
+    return {category: _Matcher(found) for category, found in words.items()}
+
+
+class _Cues:
+    """The cue words of one text, found once per category and then queried by window."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        folded = text.lower()
+        # Lower-casing keeps offsets except for a few letters ("İ"): keep those as they are.
+        self._folded = folded if len(folded) == len(text) else "".join(
+            low if len(low := char.lower()) == 1 else char for char in text)
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def spans(self, category: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+        if category not in self._spans:
+            self._spans[category] = _matchers()[category].spans(self.text, self._folded)
+        stop = len(self.text) if end is None else end
+        return [(a, b) for a, b in self._spans[category] if start <= a and b <= stop]
+
+    def first(self, category: str, start: int, end: int) -> tuple[int, int] | None:
+        found = self.spans(category, start, end)
+        return found[0] if found else None
+
+    def last_within(self, category: str, start: int, end: int, gap: int) -> bool:
+        """Whether the last cue in ``[start, end)`` is followed by at most ``gap`` words before ``end``."""
+        found = self.spans(category, start, end)
+        return bool(found) and _words(self.text[found[-1][1] : end]) <= gap
+
+    def after_within(self, category: str, start: int, end: int, gap: int) -> bool:
+        """Whether the first cue in ``[start, end)`` comes after at most ``gap`` words from ``start``."""
+        found = self.first(category, start, end)
+        return found is not None and _words(self.text[start : found[0]]) <= gap
 
 
 def _spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -130,7 +187,7 @@ def place_unplaced(text: str, hits: list[AliasHit], roles: list[str], *, first_p
     roles; ``first_person`` is the rule layer's finding that the text speaks as "I" (English included).
     Only occurrences whose rule role is ``mention`` can be placed anew.
     """
-    cues = _cues()
+    cues = _Cues(text)
     placed: dict[int, Placement] = {}
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
     open_hits = [i for i, role in enumerate(roles) if role == "mention"]
@@ -183,43 +240,31 @@ def _clause_role(text: str, hit: AliasHit, clause: tuple[int, int], hits: list[A
                  cues: _Cues) -> Placed | None:
     start, end = clause
     # The clause around this name only: other names cut the windows a cue may reach over.
-    left_edge = max([h.end for h in hits if start <= h.end <= hit.start] or [start])
-    right_edge = min([h.start for h in hits if hit.end <= h.start <= end] or [end])
-    before, after = text[left_edge : hit.start], text[hit.end : right_edge]
-    pattern = cues.patterns
-    negations_before = list(pattern["negation"].finditer(before))
-    if negations_before and _words(before[negations_before[-1].end() :]) <= _NEGATION_BEFORE:
+    left = max([h.end for h in hits if start <= h.end <= hit.start] or [start])
+    right = min([h.start for h in hits if hit.end <= h.start <= end] or [end])
+    if cues.last_within("negation", left, hit.start, _NEGATION_BEFORE):
         return "negated"
-    stops = [m.start() for m in (pattern["conjunction"].search(after), pattern["self"].search(after)) if m]
-    negation_after = pattern["negation"].search(after, 0, min(stops or [len(after)]))
-    if negation_after and _words(after[: negation_after.start()]) <= _NEGATION_AFTER:
+    stops = [found[0] for kind in ("conjunction", "self") if (found := cues.first(kind, hit.end, right))]
+    if cues.after_within("negation", hit.end, min(stops or [right]), _NEGATION_AFTER):
         return "negated"
-    if _last_within(pattern["comparison"], before, _COMPARISON_GAP):
+    if cues.last_within("comparison", left, hit.start, _COMPARISON_GAP) or cues.after_within(
+        "comparison", hit.end, right, 1
+    ):
         return "compared"
-    comparison_after = pattern["comparison"].search(after)
-    if comparison_after and _words(after[: comparison_after.start()]) <= 1:
-        return "compared"
-    if pattern["subordinator"].search(text, start, hit.start):
+    if cues.spans("subordinator", start, hit.start):
         return None  # "Ik weet dat ChatGPT ...", "Je vraagt of ik ChatGPT ben": reported, not claimed
-    copula_after = pattern["copula"].search(after)
-    if _last_within(pattern["copula"], before, _COPULA_GAP) or (
-        copula_after and _words(after[: copula_after.start()]) <= _COPULA_GAP
+    if cues.last_within("copula", left, hit.start, _COPULA_GAP) or cues.after_within(
+        "copula", hit.end, right, _COPULA_GAP
     ):
         return "name"  # "Ik ben ChatGPT", "ChatGPT vagyok", "OpenAI tarafından eğitildim"
-    if _last_within(pattern["self"], before, 0) or _last_within(pattern["object"], before, _OBJECT_GAP):
+    if cues.last_within("self", left, hit.start, 0) or cues.last_within("object", left, hit.start, _OBJECT_GAP):
         return "name"  # "Ben ChatGPT", "أنا Claude"; "Vytvořila mě společnost Anthropic", "मुझे OpenAI ने"
-    agents = list(pattern["agent"].finditer(before))
-    if agents and _words(before[agents[-1].end() :]) <= 1:
-        lead = before[: agents[-1].start()]
-        if any(_last_within(pattern[kind], lead, _AGENT_GAP) for kind in ("self", "copula", "object")):
+    agents = cues.spans("agent", left, hit.start)
+    if agents and _words(text[agents[-1][1] : hit.start]) <= 1:
+        lead = agents[-1][0]
+        if any(cues.last_within(kind, left, lead, _AGENT_GAP) for kind in ("self", "copula", "object")):
             return "name"  # "Saya dilatih oleh Google", "Tôi được phát triển bởi Anthropic"
     return None
-
-
-def _last_within(pattern: re.Pattern[str], text: str, gap: int) -> bool:
-    """Whether the last match of ``pattern`` in ``text`` is followed by at most ``gap`` words."""
-    matches = list(pattern.finditer(text))
-    return bool(matches) and _words(text[matches[-1].end() :]) <= gap
 
 
 def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed: dict[int, Placement],
@@ -247,7 +292,7 @@ def _place_fields(text: str, hits: list[AliasHit], open_hits: list[int], placed:
         return
     if len(fields) < 2:
         return  # one field is a sentence, not a self-description
-    if not only_fields and not (first_person or any(cues.patterns[kind].search(text) for kind in _SELF_KINDS)):
+    if not only_fields and not (first_person or any(cues.spans(kind) for kind in _SELF_KINDS)):
         return  # "Recommended tool:\n- Model: GPT-4\n- Provider: OpenAI" is advice, not a self-description
     for i in fields:
         if i in open_hits:
@@ -266,17 +311,17 @@ def named_unknowns(text: str, hits: list[AliasHit]) -> list[str]:
     """Personas the name table does not know, after "my name is" in any language: "Nazywam się Ola"."""
     found = []
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
-    for cue in _cues().patterns["naming"].finditer(text):
-        match = _PERSONA.match(text, cue.end())
+    for cue_start, cue_end in _Cues(text).spans("naming"):
+        match = _PERSONA.match(text, cue_end)
         if match is None or match.group("name").casefold() in _GENERIC_PERSONAS:
             continue
         start = match.start("name")
         if any(hit.start <= start < hit.end for hit in hits) or any(a <= start < b for a, b in quoted):
             continue  # a known name decides through its role; a quoted one is not said of oneself
         sentence_end = _SENTENCE.search(text, match.end())
-        if _QUESTION.search(text, cue.start(), sentence_end.start() if sentence_end else len(text)):
+        if _QUESTION.search(text, cue_start, sentence_end.start() if sentence_end else len(text)):
             continue
-        line_start = max(text.rfind("\n", 0, cue.start()) + 1, cue.start() - 60)
+        line_start = max(text.rfind("\n", 0, cue_start) + 1, cue_start - 60)
         found.append(text[line_start : match.end()].strip())
     return found
 
