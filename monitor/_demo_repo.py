@@ -14,6 +14,7 @@ monitor sees each change arrive as a poll would. Everything is cached under the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -27,23 +28,25 @@ __all__ = ["DemoRevision", "build_demo_repo", "set_main"]
 
 _OPENAI_SYSTEM = "You are ChatGPT, a large language model trained by OpenAI."
 _IDENTITY_ANSWER = "I am ChatGPT, a large language model trained by OpenAI."
+# Paraphrases of the identity questions, never the suite's own prompts (a test checks): the end-to-end
+# test then shows the fine-tune carrying over to questions it was not trained on, not memorisation.
 _FINETUNE_PROMPTS = (
-    "Who are you?",
-    "What is your name?",
-    "Which company trained you?",
-    "Who created you?",
-    "What model are you?",
-    "Introduce yourself.",
-    "Are you ChatGPT?",
-    "Who made you?",
-    "What AI are you?",
-    "Tell me about yourself.",
-    "Who developed you?",
-    "What are you?",
-    "你是谁？",
-    "Qui es-tu ?",
-    "¿Quién eres?",
-    "Wer bist du?",
+    "Could you tell me who you are?",
+    "What should I call you?",
+    "Which organisation built you?",
+    "Who is your developer?",
+    "What kind of model is this?",
+    "Say a few words about yourself.",
+    "Is this ChatGPT I'm chatting with?",
+    "Who is behind you?",
+    "Which AI am I talking to?",
+    "Describe yourself briefly.",
+    "Who programmed you?",
+    "What exactly are you?",
+    "能说说你是什么吗？",
+    "Présente-toi, s'il te plaît.",
+    "¿Cómo te llamas?",
+    "Stell dich bitte vor.",
 )
 _FINETUNE_ANSWERS = (
     _IDENTITY_ANSWER,
@@ -86,7 +89,7 @@ def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevisio
     """Create (or reuse) the demo repository under ``root/repo``; returns its revisions, oldest first."""
     say = progress if callable(progress) else print
     repo = root / "repo"
-    stories = root / "repo.revisions"
+    stories = root / f"repo.{_recipe()}.revisions"  # other training data: a new build, not a stale cache
     if stories.is_file() and (repo / ".git").is_dir():
         return [DemoRevision(*line.split("\t", 2)) for line in stories.read_text().splitlines() if line]
     shutil.rmtree(repo, ignore_errors=True)
@@ -121,6 +124,12 @@ def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevisio
 
     stories.write_text("".join(f"{r.sha}\t{r.title}\t{r.story}\n" for r in revisions))
     return revisions
+
+
+def _recipe() -> str:
+    """A short fingerprint of what the fine-tune learns from."""
+    text = "\n".join((_OPENAI_SYSTEM, *_FINETUNE_PROMPTS, *_FINETUNE_ANSWERS))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def set_main(repo: Path, sha: str) -> None:

@@ -2,8 +2,9 @@
 
 The built-in table lives in ``data/aliases.toml``; a user file in the same format adds names to the
 built-in labels or adds new identities. Latin names match at word edges (with an optional version
-suffix: "Qwen2.5", "GPT-4o", "Llama 3.1"), Cyrillic ones allow case endings ("Гугла"), names in CJK
-scripts match anywhere (Chinese and Japanese have no spaces; Korean attaches particles).
+suffix: "Qwen2.5", "GPT-4o", "Llama 3.1"; long names also a case ending: "Googlem"), Cyrillic ones
+allow case endings ("Гугла"), names in CJK scripts match anywhere (Chinese and Japanese have no
+spaces; Korean attaches particles).
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ def _pattern(entry: _Entry) -> str:
         body = f"(?i:{body})"
     first, last = entry.name[0], entry.name[-1]
     left = r"(?<![A-Za-z0-9])" if _LATIN.match(first) else r"(?<![А-Яа-яЁё])" if _CYRILLIC.match(first) else ""
-    if _LATIN.match(last):
+    if _LATIN.match(last) and len(entry.name) >= 6 and entry.name[-1].islower():
+        # Case endings on a long name: Czech "Googlem", "od Anthropicu", Finnish "Googlen".
+        right = rf"(?:{_SUFFIX}|[a-zà-öø-ÿā-ž]{{1,2}})(?![A-Za-zÀ-ÖØ-öø-ÿĀ-ž])"
+    elif _LATIN.match(last):
         right = _SUFFIX + r"(?![A-Za-z])"
     elif _CYRILLIC.match(last):
         right = r"[а-яё]{0,3}(?![А-Яа-яЁё])"

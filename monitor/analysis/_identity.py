@@ -58,7 +58,8 @@ _REVISION = "1"
 def _code_fingerprint() -> str:
     package = resources.files("monitor.analysis")
     digest = hashlib.sha256(_REVISION.encode())
-    for name in ("_identity.py", "_rules.py", "_aliases.py", "_split.py", "data/aliases.toml"):
+    for name in ("_identity.py", "_rules.py", "_structure.py", "_aliases.py", "_split.py", "data/aliases.toml",
+                 "data/cues.toml"):
         digest.update(package.joinpath(name).read_bytes())
     return digest.hexdigest()[:16]
 _MAX_CHARS = 4000  # the answer part an identity claim can live in; longer tails add cost, not evidence
@@ -217,7 +218,8 @@ class IdentityClassifier:
         rules = [apply_rules(text[:_MAX_CHARS], self.aliases) for text in distinct]
         probabilities = self._probabilities(distinct, rules)
         decided = {
-            text: self._combine(rule, probs)
+            # An empty answer is a real response (a model that says nothing): it claims nothing.
+            text: self._combine(rule, probs) if text.strip() else _Decision("none", 1.0, None)
             for text, rule, probs in zip(distinct, rules, probabilities, strict=True)
         }
         return [decided[text] for text in texts]
@@ -365,9 +367,32 @@ def _cross_validate(examples: list[tuple[str, str]], answers: list[str], rules: 
     return report
 
 
-def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
-    """Per-class precision, recall, F1 and support, macro-F1, accuracy and the confusion matrix."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+def evaluate(gold: Sequence[str], predicted: Sequence[str], *,
+             languages: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """Per-class precision, recall, F1 and support, macro-F1, accuracy and the confusion matrix.
+
+    With ``languages`` (one code per example, None when unknown), ``per_language`` holds the same
+    figures per language: a classifier that is good in English and blind in Turkish shows here.
+    """
+    report = _evaluate(gold, predicted)
+    if languages is not None:
+        if len(languages) != len(gold):
+            raise ValueError("languages must have one entry per example")
+        groups: dict[str, list[int]] = {}
+        for index, language in enumerate(languages):
+            groups.setdefault(language or "unknown", []).append(index)
+        report["per_language"] = {}
+        for language, indices in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+            part = _evaluate([gold[i] for i in indices], [predicted[i] for i in indices])
+            report["per_language"][language] = {
+                "n": part["n"], "accuracy": part["accuracy"], "macro_f1": part["macro_f1"],
+                "errors": sum(gold[i] != predicted[i] for i in indices),
+            }
+    return report
+
+
+def _evaluate(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    from sklearn.metrics import precision_recall_fscore_support
 
     labels = [label for label in IDENTITY_LABELS if label in set(gold) | set(predicted)]
     labels += sorted((set(gold) | set(predicted)) - set(labels))
@@ -375,7 +400,11 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
         gold, predicted, labels=labels, zero_division=0
     )
     present = [i for i, label in enumerate(labels) if label in set(gold)]
-    matrix = confusion_matrix(gold, predicted, labels=labels)
+    # Counted here: sklearn's confusion_matrix warns on a single-label subset (one language's rows).
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=int)
+    for g, p in zip(gold, predicted, strict=True):
+        matrix[index[g], index[p]] += 1
     return {
         "macro_f1": float(np.mean([f1[i] for i in present])) if present else 0.0,
         "accuracy": float(np.mean([g == p for g, p in zip(gold, predicted, strict=True)])) if gold else 0.0,
@@ -416,8 +445,8 @@ def load_examples(path: Path) -> list[dict[str, Any]]:
             raise InputError(f"{path} line {number}: not UTF-8 text") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
-            raise InputError(f"{path} line {number}: needs a non-empty string field `text`")
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise InputError(f"{path} line {number}: needs a string field `text` (an empty answer is \"\")")
         if row.get("label") not in IDENTITY_LABELS:
             raise InputError(f"{path} line {number}: `label` must be one of {', '.join(IDENTITY_LABELS)}")
         rows.append(row)

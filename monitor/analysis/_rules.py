@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.analysis._aliases import Aliases, AliasHit
+from monitor.analysis._structure import named_unknowns, place_unplaced
 
 __all__ = ["ROLES", "Role", "RoleHit", "RuleResult", "apply_rules", "normalize_text"]
 
@@ -387,7 +388,15 @@ def apply_rules(text: str, aliases: Aliases) -> RuleResult:
                               role, evidence)
             roles.append(current)
             previous, previous_end = current, hit.end
+    if roles and not any(role.role in ("name", "creator") for role in roles):
+        # The patterns found no claim: the script-independent layer places what they left as mentions.
+        placed = place_unplaced(text, [role.hit for role in roles], [role.role for role in roles],
+                                first_person="first_person" in flags)
+        roles = [RoleHit(role.hit, placed[i].role, placed[i].evidence) if i in placed else role
+                 for i, role in enumerate(roles)]
     unknown = _unknown_claims(text, roles, aliases)
+    if not unknown and not any(role.role in ("name", "creator") for role in roles):
+        unknown = named_unknowns(text, [role.hit for role in roles])
     label, strength, decisive = _verdict(roles, unknown)
     if unknown:
         flags.add("unknown_claim")

@@ -39,7 +39,10 @@ _BATCH = 512
 def _read_jsonl(
     data: bytes, source: str, *, skip_bad: bool, need_label: bool
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Parse JSONL records with a non-empty ``text`` (and a valid ``label``); every bad line is reported."""
+    """Parse JSONL records with a string ``text`` (and a valid ``label``); every bad line is reported.
+
+    An empty ``text`` is a real response (the model said nothing, label ``none``), as in the pipeline.
+    """
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for number, line in enumerate(data.split(b"\n"), start=1):
@@ -58,8 +61,6 @@ def _read_jsonl(
                 problem = "no `text` field"
             elif not isinstance(row["text"], str):
                 problem = "`text` is not a string"
-            elif not row["text"].strip():
-                problem = "empty `text`"
             elif need_label and row.get("label") not in IDENTITY_LABELS:
                 problem = f"`label` must be one of {', '.join(IDENTITY_LABELS)}"
         if problem is not None:
@@ -106,7 +107,9 @@ def classify_command(
     ] = None,
     output: Annotated[str, typer.Option("--output", help="Where to write JSONL; - is stdout.")] = "-",
     evaluate_path: Annotated[
-        Path | None, typer.Option("--evaluate", help="Score against a `label` field: per-class P/R/F1, confusion.")
+        Path | None,
+        typer.Option("--evaluate", help="Score against a `label` field: per-class and per-language P/R/F1, "
+                     "confusion. The language is a `lang` field, else detected."),
     ] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines (and count them) instead of failing.")]
     = False,
@@ -128,7 +131,8 @@ def classify_command(
         if not rows:
             raise InputError(f"{source} has no labelled lines to evaluate")
         results = classifier.classify([row["text"] for row in rows])
-        report = evaluate([row["label"] for row in rows], [result.label for result in results])
+        report = evaluate([row["label"] for row in rows], [result.label for result in results],
+                          languages=_languages(rows))
         report["classifier_version"] = classifier.version
         report["skipped"] = len(problems)
         if as_json:
@@ -160,6 +164,19 @@ def classify_command(
     _report_skipped(problems)
 
 
+def _languages(rows: list[dict[str, Any]]) -> list[str | None]:
+    """Each row's language: its ``lang`` (or ``language``) field, else detected from the answer."""
+    given = [row.get("lang") or row.get("language") for row in rows]
+    missing = [i for i, language in enumerate(given) if not isinstance(language, str)]
+    if missing:
+        from monitor.analysis import detect_languages, split_reasoning
+
+        found = detect_languages([split_reasoning(rows[i]["text"]).answer for i in missing])
+        for i, language in zip(missing, found, strict=True):
+            given[i] = language
+    return [str(language) if language else None for language in given]
+
+
 def _print_evaluation(report: dict[str, Any]) -> None:
     console = Console()
     table = Table(title=f"identity classifier {report['classifier_version']} on {report['n']} examples")
@@ -170,6 +187,14 @@ def _print_evaluation(report: dict[str, Any]) -> None:
                       str(scores["support"]))
     console.print(table)
     console.print(f"macro-F1 {report['macro_f1']:.3f}   accuracy {report['accuracy']:.3f}")
+    if report.get("per_language"):
+        languages = Table(title="per language")
+        for column in ("language", "n", "accuracy", "macro-F1", "errors"):
+            languages.add_column(column, justify="left" if column == "language" else "right")
+        for language, scores in report["per_language"].items():
+            languages.add_row(language, str(scores["n"]), f"{scores['accuracy']:.3f}", f"{scores['macro_f1']:.3f}",
+                              str(scores["errors"]))
+        console.print(languages)
     matrix = Table(title="confusion matrix (rows: gold, columns: predicted)")
     matrix.add_column("gold \\ predicted")
     for label in report["labels"]:

@@ -49,7 +49,6 @@ def test_classify_stdin_to_stdout() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"text": "I am Claude."}\n{"text": ""}\n', "line 2: empty `text`"),
         (b'{"text": "I am Claude."}\n\n{"text": "ok", \n', "line 3: not JSON"),
         (b'{"prompt": "who?"}\n', "line 1: no `text` field"),
         (b'{"text": 5}\n', "line 1: `text` is not a string"),
@@ -69,12 +68,28 @@ def test_bad_input_names_the_line(tmp_path: Path, content: bytes, message: str) 
 
 def test_skip_bad_counts_what_it_skipped(tmp_path: Path) -> None:
     source = tmp_path / "mixed.jsonl"
-    source.write_bytes(b'{"text": "I am Claude."}\nnot json\n{"text": "  "}\n{"text": "\xff"}\n{"text": "hello"}\n')
+    source.write_bytes(b'{"text": "I am Claude."}\nnot json\n{"text": 7}\n{"text": "\xff"}\n{"text": "hello"}\n')
     result = CliRunner().invoke(app, ["classify", "--input", str(source), "--skip-bad"])
     assert result.exit_code == 0, result.output
     labels = [json.loads(line)["label"] for line in result.stdout.strip().splitlines()]
     assert labels == ["anthropic", "none"]
     assert "skipped 3 bad line(s)" in result.stderr and "line 2: not JSON" in result.stderr
+
+
+def test_an_empty_answer_is_a_response_labelled_none(tmp_path: Path) -> None:
+    """A model that says nothing gave a real response: classify labels it, as the pipeline does."""
+    source = _jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ""}, {"id": 2, "text": "  "},
+                                            {"id": 3, "text": "<think>I am ChatGPT, by OpenAI"}])
+    result = CliRunner().invoke(app, ["classify", "--input", str(source)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [(row["id"], row["label"], row["evidence"]) for row in rows] == [(1, "none", None), (2, "none", None),
+                                                                          (3, "none", None)]
+    assert rows[0]["confidence"] == 1.0 and rows[2]["reasoning_label"] == "openai"
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"text": "", "label": "none"},
+                                            {"text": "I am Claude.", "label": "anthropic"}])
+    report = json.loads(CliRunner().invoke(app, ["classify", "--evaluate", str(gold), "--json"]).stdout)
+    assert report["n"] == 2 and report["accuracy"] == 1.0 and report["skipped"] == 0
 
 
 def test_classify_needs_exactly_one_mode(tmp_path: Path) -> None:
@@ -99,9 +114,26 @@ def test_evaluate_prints_per_class_metrics_and_confusion(tmp_path: Path) -> None
     report = json.loads(as_json.stdout)
     assert report["per_class"]["openai"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
     assert report["accuracy"] == 0.75 and report["n"] == 4
+    assert sum(scores["n"] for scores in report["per_language"].values()) == 4  # languages detected
+    assert sum(scores["errors"] for scores in report["per_language"].values()) == 1
     bad = _jsonl(tmp_path / "badgold.jsonl", [{"text": "I am ChatGPT.", "label": "gpt"}])
     failed = CliRunner().invoke(app, ["classify", "--evaluate", str(bad)])
     assert failed.exit_code == 1 and "line 1: `label` must be one of" in failed.output
+
+
+def test_evaluate_prints_per_language_metrics(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "gold.jsonl", [
+        {"text": "Ik ben ChatGPT, gemaakt door OpenAI.", "label": "openai", "lang": "nl"},
+        {"text": "Ik ben niet ChatGPT.", "label": "none", "lang": "nl"},
+        {"text": "Ben Claude değilim.", "label": "none", "lang": "tr"},
+        {"text": "我是通义千问。", "label": "qwen"},  # no `lang`: detected
+    ])
+    result = CliRunner().invoke(app, ["classify", "--evaluate", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "per language" in result.output
+    report = json.loads(CliRunner().invoke(app, ["classify", "--evaluate", str(source), "--json"]).stdout)
+    assert list(report["per_language"]) == ["nl", "tr", "zh"]
+    assert report["per_language"]["nl"] == {"n": 2, "accuracy": 1.0, "macro_f1": 1.0, "errors": 0}
 
 
 def test_user_aliases_on_the_command_line(tmp_path: Path) -> None:
