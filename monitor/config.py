@@ -21,6 +21,7 @@ __all__ = [
     "BaselineConfig",
     "ChannelConfig",
     "EngineConfig",
+    "ExecutorConfig",
     "MonitorConfig",
     "ScheduleConfig",
     "Settings",
@@ -125,12 +126,42 @@ class AlertsConfig(_Strict):
     backoff_max_s: float = Field(default=3600.0, gt=0)
 
 
+class ExecutorConfig(_Strict):
+    """Where runs are generated: ``local`` (a worker process beside the service) or ``ray`` (a Ray cluster).
+
+    With Ray, each run (or each shard of ``shard_size`` probes) is a Ray task whose resources come from
+    its engine; ``max_in_flight`` bounds how many are submitted at once (the cluster bounds how many run).
+    Polling, analysis, comparisons and alerts stay in the service that holds the lease.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field(default=None, description="The Ray cluster: 'auto', 'HOST:6379' or 'ray://HOST:10001'.")
+    max_in_flight: int = Field(default=32, ge=1)
+    shard_size: int | None = Field(default=None, ge=1, description="Probes per task; unset: one task per run.")
+    max_retries: int = Field(default=2, ge=0, description="Ray's retries of a task whose worker or node was lost.")
+    cpus_per_task: float = Field(default=1.0, ge=0)
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    stale_after_s: float = Field(default=30.0, gt=0)
+    worker_data_dir: Path | None = Field(
+        default=None, description="Where tasks keep snapshots on their node; unset: DRIFT_MONITOR_DATA_DIR."
+    )
+
+    @model_validator(mode="after")
+    def _ray_needs_address(self) -> ExecutorConfig:
+        if self.kind == "ray" and not self.address:
+            raise ValueError("kind 'ray' needs address = the cluster ('auto', 'HOST:6379' or 'ray://HOST:10001')")
+        if self.stale_after_s <= 2 * self.heartbeat_s:
+            raise ValueError("stale_after_s must be more than twice heartbeat_s (a late heartbeat is not a death)")
+        return self
+
+
 class MonitorConfig(_Strict):
     """The whole TOML file."""
 
     models: list[WatchedModelConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     webhook_secret_env: str = Field(
         default="DRIFT_MONITOR_WEBHOOK_SECRET",
         description="Name of the environment variable holding the Hub webhook secret (never the secret).",

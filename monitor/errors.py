@@ -12,6 +12,7 @@ Hierarchy::
     ├── UnknownSuiteError      a suite name that is not installed
     ├── ModelNotFoundError     a path that is not a model, a repo or revision that does not exist
     ├── EngineError            the engine failed to load or generate; the worker died or timed out
+    ├── ExecutorError          the executor cannot run: Ray missing or unreachable, a store Ray cannot share
     ├── HubError               the Hub (or a git source) could not be polled
     ├── InputError             malformed user input files (JSONL, YAML) with line numbers
     ├── AnalysisError          a classifier or embedding model that cannot be loaded or trained
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "DatabaseError",
     "EngineError",
+    "ExecutorError",
     "HubError",
     "InputError",
     "ModelNotFoundError",
@@ -67,6 +69,10 @@ class ModelNotFoundError(MonitorError):
 
 class EngineError(MonitorError):
     """An engine failed to load a model or to generate."""
+
+
+class ExecutorError(MonitorError):
+    """The configured executor cannot run tasks (missing extra, unreachable cluster, unsuitable database)."""
 
 
 class HubError(MonitorError):

@@ -45,6 +45,7 @@ __all__ = [
     "ReviewerLabel",
     "Revision",
     "Run",
+    "RunTask",
     "ServiceLease",
     "WatchedModel",
     "utcnow",
@@ -201,6 +202,39 @@ class Run(Base):
 
     suite: Mapped[ProbeSuite] = relationship()
     model: Mapped[WatchedModel] = relationship()
+
+
+class RunTask(Base):
+    """One shard of a run handed to an executor: its claim, where it ran, and how it ended.
+
+    The row is the claim: ``token`` names the one submission allowed to write (a task whose token was
+    replaced stops at its next batch), and ``heartbeat_at`` says it is alive (renewed by the service while
+    the task is queued, by the task while it runs). A restarted service waits on a shard whose heartbeat
+    is fresh and resubmits one whose heartbeat went stale, so one shard never has two live tasks.
+    """
+
+    __tablename__ = "run_tasks"
+    __table_args__ = (UniqueConstraint("run_id", "shard"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    shard: Mapped[int] = mapped_column(Integer)
+    first_item: Mapped[int] = mapped_column(Integer)
+    last_item: Mapped[int] = mapped_column(Integer)
+    executor: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    token: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    generated: Mapped[int] = mapped_column(Integer, default=0)
+    node: Mapped[str | None] = mapped_column(String(200))
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    resources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
 
 
 class Response(Base):

@@ -31,7 +31,7 @@ from typing import Any
 
 from monitor.engines._protocol import EngineSpec, Generation, GenerationRequest
 
-__all__ = ["WorkItem", "WorkerOutcome", "run_worker"]
+__all__ = ["WorkItem", "WorkerOutcome", "response_rows", "run_worker"]
 
 _POLL_S = 0.2
 _EXIT_GRACE_S = 10.0  # how long a worker that reported ``done`` may take to exit before it is killed
@@ -230,6 +230,21 @@ def _open(db_url: str) -> Any:
 def _store(db: Any, run_id: int, batch: list[Generation], by_key: dict[tuple[str, int], WorkItem]) -> None:
     from monitor.db import Response, Run, insert_ignoring_duplicates, utcnow
 
+    with db.session() as session:
+        insert_ignoring_duplicates(
+            session, Response, response_rows(run_id, batch, by_key), ["run_id", "probe_id", "sample_index"]
+        )
+        run = session.get(Run, run_id)
+        if run is not None:
+            run.heartbeat_at = utcnow()
+
+
+def response_rows(
+    run_id: int, batch: Sequence[Generation], by_key: dict[tuple[str, int], WorkItem]
+) -> list[dict[str, Any]]:
+    """The ``responses`` rows of a batch: what every executor (local worker, Ray task) stores."""
+    from monitor.db import utcnow
+
     now = utcnow()
     rows = []
     for generation in batch:
@@ -250,8 +265,4 @@ def _store(db: Any, run_id: int, batch: list[Generation], by_key: dict[tuple[str
                 "created_at": now,
             }
         )
-    with db.session() as session:
-        insert_ignoring_duplicates(session, Response, rows, ["run_id", "probe_id", "sample_index"])
-        run = session.get(Run, run_id)
-        if run is not None:
-            run.heartbeat_at = now
+    return rows
