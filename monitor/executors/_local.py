@@ -49,7 +49,7 @@ class LocalExecutor:
                 done = set(
                     session.execute(
                         sa.select(Response.probe_id, Response.sample_index).where(Response.run_id == job.run_id)
-                    ).tuples()
+                    )
                 )
             missing = [item for item in job.items if (item.request.probe_id, item.request.sample_index) not in done]
             if not missing:

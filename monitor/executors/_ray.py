@@ -307,7 +307,7 @@ def _stored_ranges(db: Database, ids: Sequence[int], count: int) -> list[tuple[i
             task_id: (first, last)
             for task_id, first, last in session.execute(
                 sa.select(RunTask.id, RunTask.first_item, RunTask.last_item).where(RunTask.id.in_(list(ids)))
-            ).tuples()
+            )
         }
     return [(min(rows[i][0], count), min(rows[i][1], count)) for i in ids]
 

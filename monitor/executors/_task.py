@@ -167,7 +167,7 @@ def _missing(db: Database, run_id: int, items: list[WorkItem]) -> list[WorkItem]
                 sa.select(Response.probe_id, Response.sample_index).where(
                     Response.run_id == run_id, Response.probe_id.in_(probes)
                 )
-            ).tuples()
+            )
         )
     return [item for item in items if (item.request.probe_id, item.request.sample_index) not in done]
 

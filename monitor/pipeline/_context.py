@@ -22,6 +22,7 @@ from monitor.pipeline._run import RunOutcome
 if TYPE_CHECKING:
     from monitor.alerts import AlertChannel, DeliveryPolicy, DeliveryStats
     from monitor.analysis import Embedder
+    from monitor.executors import Executor
 
 __all__ = ["CycleContext", "CycleObserver", "CycleReport", "SourceFactory"]
 
@@ -52,7 +53,8 @@ class CycleContext:
     ``stop`` is honoured between models, between runs and between batches of a run. ``embedder`` is
     kept by a long-running caller so the sentence-embedding model loads once. ``source_factory`` may
     supply a model's source (None from it, or no factory, opens the model's own). ``channels`` and
-    ``policy`` are what the deliver step sends through.
+    ``policy`` are what the deliver step sends through. ``executor`` generates runs when
+    ``config.executor.kind`` is not ``local`` (made from the config on first use when not given).
     """
 
     db: Database
@@ -64,6 +66,21 @@ class CycleContext:
     source_factory: SourceFactory | None = None
     channels: Sequence[AlertChannel] = ()
     policy: DeliveryPolicy | None = None
+    executor: Executor | None = None
+
+    def run_executor(self) -> Executor:
+        """The executor of ``config.executor`` (connected on first use, then kept for the context's life)."""
+        if self.executor is None:
+            from monitor.executors import build_executor
+
+            self.executor = build_executor(self.config.executor, db=self.db, data_dir=self.data_dir)
+        return self.executor
+
+    def close(self) -> None:
+        """Let go of the executor (a Ray connection this context made)."""
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
 
     @property
     def cache_dir(self) -> Path:

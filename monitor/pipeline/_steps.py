@@ -95,18 +95,48 @@ def poll_step(ctx: CycleContext, model_ids: Sequence[int] | None = None, *, trig
 
 
 def run_step(ctx: CycleContext, model_ids: Sequence[int] | None = None) -> CycleReport:
-    """Run (or resume) every first run the models owe, oldest revision first; stop between runs."""
+    """Run (or resume) every first run the models owe, oldest revision first; stop between runs.
+
+    With a cluster executor (``[executor] kind = "ray"``) every owed run of every model is handed over at
+    once and runs side by side; locally they run one after another.
+    """
     report = CycleReport()
+    fan_out = ctx.config.executor.kind != "local"
+    gathered: list[PendingRun] = []
     for model_id in _model_ids(ctx, model_ids):
         try:
             owed = pending_runs(ctx.db, model_id, ctx.config)
         except Exception as exc:  # an unknown or invalid suite in the model's config, say
             report.errors.append(f"runs of model {model_id}: {fault_text(exc, logger, f'runs of model {model_id}')}")
             continue
+        if fan_out:
+            gathered.extend(owed)
+            continue
         for pending in owed:
             if not _run_one(ctx, pending, report):
                 return report
+    if gathered:
+        _run_together(ctx, gathered, report)
     return report
+
+
+def _run_together(ctx: CycleContext, owed: Sequence[PendingRun], report: CycleReport) -> bool:
+    """Hand ``owed`` to the cluster executor at once and count the outcomes; False after a stop."""
+    from monitor.pipeline._fanout import run_many
+
+    if ctx.stop.is_set():
+        report.stopped = True
+        return False
+    for outcome in run_many(ctx, owed):
+        report.responses += outcome.generated
+        if outcome.status == "completed":
+            report.runs_completed += 1
+        elif outcome.status == "interrupted":
+            report.runs_interrupted += 1
+            report.stopped = True
+        else:
+            report.runs_failed += 1
+    return not report.stopped
 
 
 def _run_one(ctx: CycleContext, pending: PendingRun, report: CycleReport) -> bool:
@@ -114,6 +144,8 @@ def _run_one(ctx: CycleContext, pending: PendingRun, report: CycleReport) -> boo
     if ctx.stop.is_set():
         report.stopped = True
         return False
+    if ctx.config.executor.kind != "local":
+        return _run_together(ctx, [pending], report)
     try:
         outcome = run_pending(ctx, pending)
     except Exception as exc:  # not attributable to a run row (the model row vanished)

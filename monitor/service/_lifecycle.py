@@ -176,14 +176,21 @@ class Service:
     @contextlib.contextmanager
     def _holding_lease(self) -> Any:
         """Hold the lease (waiting out a dead holder's), heartbeat it and handle signals for the block."""
+        if self.config.executor.kind != "local":
+            from monitor.executors._ray import require_postgresql
+
+            require_postgresql(self.db.engine.url.render_as_string())
         acquire_lease(self.db, self.owner, ttl_s=self.options.lease_ttl_s, wait=True)
         self._lease_ok = True
         heartbeat = self._start_heartbeat()
         previous = self._install_signal_handlers()
         try:
+            if self.config.executor.kind != "local":
+                self.ctx.run_executor()  # connect to the cluster now, from the main thread, and fail early
             yield
         finally:
             self.stop_event.set()
+            self.ctx.close()
             heartbeat.join(timeout=5)
             _restore_signal_handlers(previous)
             if self._lease_ok:
