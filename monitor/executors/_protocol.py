@@ -42,6 +42,7 @@ class RunJob:
 
     The executor skips the items that already have a response, so a job is safe to hand over again.
     ``spec.model`` is replaced by the resolved folder on the node (``endpoint`` and ``local`` keep theirs).
+    ``resources`` overrides what a cluster task asks for (by default derived from the engine).
     """
 
     run_id: int
@@ -50,6 +51,7 @@ class RunJob:
     spec: EngineSpec
     items: tuple[WorkItem, ...]
     timeout_s: float | None = None
+    resources: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)

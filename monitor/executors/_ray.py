@@ -175,7 +175,7 @@ class RayExecutor:
             yield from self._watch(watching, shards, runs, queue, on_progress, settle)
 
     def _submit(self, task_id: int, shard: _Shard) -> str:
-        resources = task_resources(shard.job.spec, cpus_per_task=self._config.cpus_per_task)
+        resources = shard.job.resources or task_resources(shard.job.spec, cpus_per_task=self._config.cpus_per_task)
         claim = claim_shard(
             self._db, task_id, owner=self._owner, stale_after_s=self._config.stale_after_s, resources=resources
         )

@@ -27,16 +27,38 @@ def smollm2_job(
     device: str = "auto",
 ) -> RunJob:
     """A new run of SmolLM2 (a local folder, used as is by the task) through the transformers engine."""
-    plan = plan_run(load_suite(suite), samples=samples, limit=limit, max_tokens=max_tokens, seed=0)
     spec = EngineSpec("transformers", str(model_dir), options={"batch_size": batch_size, "device": device})
+    return new_job(db, spec, repo_id=repo_id, suite=suite, limit=limit, samples=samples, max_tokens=max_tokens)
+
+
+def new_job(
+    db: Database,
+    spec: EngineSpec,
+    *,
+    repo_id: str,
+    suite: str,
+    limit: int,
+    samples: int = 1,
+    max_tokens: int = 4,
+    resources: dict[str, float] | None = None,
+) -> RunJob:
+    """A new run row of ``spec`` (a model ``local`` to every node) and the job that generates it."""
+    plan = plan_run(load_suite(suite), samples=samples, limit=limit, max_tokens=max_tokens, seed=0)
     with db.session() as session:
         model_id = ensure_watched_model(session, repo_id, source="local").id
         run, _ = open_run(
-            session, model_id=model_id, revision_sha="local", revision_id=None, plan=plan, engine=spec, seed=0
+            session,
+            model_id=model_id,
+            revision_sha="local",
+            revision_id=None,
+            plan=plan,
+            engine=spec,
+            seed=0,
+            new=True,
         )
         run.status = "running"
         run_id = run.id
-    return RunJob(run_id, repo_id, ModelRef("local", repo_id, "local"), spec, plan.items)
+    return RunJob(run_id, repo_id, ModelRef("local", repo_id, "local"), spec, plan.items, resources=resources)
 
 
 def stored_pairs(db: Database, run_id: int) -> list[tuple[str, int]]:
