@@ -89,7 +89,8 @@ class RayExecutor:
         self._config = config
         self._db = db
         self._db_url = url
-        self._data_dir = str(config.worker_data_dir or data_dir)
+        # Absolute: a Ray worker's working directory is not the service's.
+        self._data_dir = str(Path(config.worker_data_dir or data_dir).expanduser().absolute())
         self._owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         self._poll_s = poll_s
         self._connected_here = False

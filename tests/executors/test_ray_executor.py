@@ -103,3 +103,39 @@ def _kill_after_first_batch(db: Database, job: RunJob) -> int:
             return tasks[0].worker_pid
         time.sleep(0.02)
     raise AssertionError("the task never stored a first batch")
+
+
+def test_a_task_that_fails_fails_its_run_and_raises_run_failed(
+    ray_cluster: object, pg: Database, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from monitor.config import MonitorConfig, WatchedModelConfig
+    from monitor.db import Alert, Revision, Run
+    from monitor.pipeline import CycleContext, PendingRun, raise_pending_alerts, sync_watched_models
+    from monitor.pipeline._fanout import run_many
+
+    repo = str(tmp_path / "no-such-repository")
+    config = MonitorConfig(
+        models=[WatchedModelConfig(repo=repo, source="git", suites=["identity"], limit=1, samples=1, max_tokens=4)],
+        executor=ExecutorConfig(kind="ray", address="auto", heartbeat_s=0.5, stale_after_s=5),
+    )
+    (model_id,) = sync_watched_models(pg, config)
+    with pg.session() as session:
+        revision = Revision(model_id=model_id, sha="a" * 40, seq=1)
+        session.add(revision)
+        session.flush()
+        revision_id = revision.id
+    ctx = CycleContext(db=pg, config=config, data_dir=tmp_path / "data")
+    try:
+        (outcome,) = run_many(ctx, [PendingRun(model_id, repo, revision_id, "a" * 40, "identity")])
+    finally:
+        ctx.close()
+    assert outcome.status == "failed" and repo in (outcome.error or ""), outcome
+    with pg.session() as session:
+        run = session.get(Run, outcome.run_id)
+        assert run is not None and run.status == "failed" and run.error == outcome.error
+    assert raise_pending_alerts(pg, poll_failure_threshold=3) >= 1
+    with pg.session() as session:
+        kinds = set(session.scalars(sa.select(Alert.kind)))
+    assert "run.failed" in kinds
