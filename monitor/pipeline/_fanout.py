@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from monitor._logging import log_event
-from monitor.db import Response, Run, WatchedModel, utcnow
+from monitor.db import Response, Run, RunStatus, WatchedModel, utcnow
 from monitor.executors import JobOutcome, ModelRef, RunJob
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._faults import fault_text
@@ -130,12 +130,13 @@ def _settle(ctx: CycleContext, entry: _Opened, finished: JobOutcome) -> RunOutco
         )
         run = session.get(Run, entry.job.run_id)
         error = finished.error
+        status: RunStatus
         if error is None and (stored or 0) < entry.expected:
             error = f"only {stored} of {entry.expected} responses were stored; the run resumes on its next retry"
         if error is None:
             status = "completed"
         elif error.startswith(_INTERRUPTED) or ctx.stop.is_set():
-            status, error = _INTERRUPTED, "service stopped; the run resumes on the next start"
+            status, error = "interrupted", "service stopped; the run resumes on the next start"
         else:
             status = "failed"
         if run is not None:
