@@ -37,10 +37,14 @@ _LIVE = ("queued", "running")
 
 @dataclass(frozen=True)
 class Claim:
-    """The answer to "may I submit this shard?": ``claimed`` (with the token to run under), ``live``, ``done``."""
+    """The answer to "may I submit this shard?": ``claimed`` (with the token to run under), ``live``, ``done``.
+
+    ``generated`` is what earlier submissions of the shard already generated (its row counts across them).
+    """
 
     outcome: Literal["claimed", "live", "done"]
     token: str | None = None
+    generated: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def claim_shard(
         row.queued_at, row.heartbeat_at, row.finished_at = now, now, None
         if resources is not None:
             row.resources = resources
-        return Claim("claimed", token)
+        return Claim("claimed", token, row.generated)
 
 
 def renew_queued(db: Database, tokens: Sequence[str]) -> None:

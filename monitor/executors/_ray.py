@@ -182,7 +182,7 @@ class RayExecutor:
         )
         if claim.outcome != "claimed" or claim.token is None:
             return claim.outcome
-        shard.token, shard.submitted = claim.token, time.monotonic()
+        shard.token, shard.submitted, shard.seen_generated = claim.token, time.monotonic(), claim.generated
         shard.ref = self._remote.options(max_retries=self._config.max_retries, **resources).remote(
             self._db_url,
             task_id,

@@ -139,3 +139,50 @@ def test_a_task_that_fails_fails_its_run_and_raises_run_failed(
     with pg.session() as session:
         kinds = set(session.scalars(sa.select(Alert.kind)))
     assert "run.failed" in kinds
+
+
+def test_a_stop_cancels_the_tasks_and_the_next_execute_finishes_the_run(
+    ray_cluster: object, pg: Database, smollm2_dir: Path, tmp_path: Path
+) -> None:
+    job = smollm2_job(pg, smollm2_dir, repo_id="local/stopped", suite="identity", limit=3)
+    executor = _executor(pg, tmp_path)
+    stop = threading.Event()
+    outcomes: list[JobOutcome] = []
+    worker = threading.Thread(target=lambda: outcomes.extend(executor.execute([job], stop=stop)))
+    worker.start()
+    deadline = time.monotonic() + 240
+    while not stop.is_set():
+        assert time.monotonic() < deadline, "the task never stored a first batch"
+        tasks = tasks_of(pg, job.run_id)
+        if tasks and tasks[0].generated > 0 and tasks[0].worker_pid:
+            pid = tasks[0].worker_pid
+            stop.set()
+        time.sleep(0.02)
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    (outcome,) = outcomes
+    assert (outcome.error or "").startswith("interrupted")
+    (task,) = tasks_of(pg, job.run_id)
+    assert task.status == "interrupted"
+    deadline = time.monotonic() + 30  # the cancelled task's worker is ended, not left generating
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"worker {pid} still alive after the stop"
+        time.sleep(0.2)
+    stored = len(stored_pairs(pg, job.run_id))
+
+    (again,) = list(executor.execute([job]))
+    executor.close()
+    assert again.error is None
+    pairs = stored_pairs(pg, job.run_id)
+    assert len(pairs) == len(set(pairs)) == 6 and stored < 6
+    (task,) = tasks_of(pg, job.run_id)
+    assert task.status == "done" and task.generated == 6  # both submissions together: each pair once
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its parent to reap it is not generating
+        return stat.read().split()[2] != "Z"
