@@ -112,8 +112,10 @@ def test_a_task_that_fails_fails_its_run_and_raises_run_failed(
 
     from monitor.config import MonitorConfig, WatchedModelConfig
     from monitor.db import Alert, Revision, Run
-    from monitor.pipeline import CycleContext, PendingRun, raise_pending_alerts, sync_watched_models
+    from monitor.pipeline import CycleContext, sync_watched_models
+    from monitor.pipeline._alerting import raise_pending_alerts
     from monitor.pipeline._fanout import run_many
+    from monitor.pipeline._pending import PendingRun
 
     repo = str(tmp_path / "no-such-repository")
     config = MonitorConfig(
