@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from monitor.db import Database, Response, Run, RunTask, insert_ignoring_duplicates, open_database, utcnow
 from monitor.engines import EngineSpec, Generation
-from monitor.engines._worker import WorkItem, response_rows
-from monitor.errors import ModelNotFoundError, MonitorError
+from monitor.engines._worker import WorkItem, _limits_problem, response_rows
+from monitor.errors import EngineError, ModelNotFoundError, MonitorError
 from monitor.executors._protocol import ModelRef
 
 __all__ = ["ShardResult", "generate_shard", "resolve_on_node"]
@@ -101,6 +101,9 @@ def _generate(
     generated = 0
     try:
         missing = _missing(db, run_id, items)
+        problem = _limits_problem(spec, missing)  # what the engine would refuse, before loading it
+        if problem:
+            raise EngineError(problem)
         if missing:
             engine = build_on_node(model, spec, data_dir)
             try:

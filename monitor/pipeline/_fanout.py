@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from monitor._logging import log_event
-from monitor.db import Response, Run, RunStatus, WatchedModel, utcnow
+from monitor.db import Response, Run, RunClaim, RunStatus, WatchedModel, claim_run, utcnow
+from monitor.errors import RunClaimedError
 from monitor.executors import JobOutcome, ModelRef, RunJob
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._faults import fault_text
@@ -46,6 +47,7 @@ def run_many(ctx: CycleContext, owed: Sequence[PendingRun]) -> list[RunOutcome]:
     """Open every owed run, hand them all to the executor at once, and settle each as it finishes."""
     outcomes: list[RunOutcome] = []
     opened: dict[int, _Opened] = {}
+    claims: dict[int, RunClaim] = {}
     for pending in owed:
         try:
             result = _open(ctx, pending)
@@ -55,7 +57,10 @@ def run_many(ctx: CycleContext, owed: Sequence[PendingRun]) -> list[RunOutcome]:
             continue
         if isinstance(result, RunOutcome):
             outcomes.append(result)
-        else:
+            continue
+        claim = _claim(ctx, result)
+        if claim is not None:
+            claims[result.job.run_id] = claim
             opened[result.job.run_id] = result
     if not opened:
         return outcomes
@@ -67,12 +72,31 @@ def run_many(ctx: CycleContext, owed: Sequence[PendingRun]) -> list[RunOutcome]:
     try:
         for finished in executor.execute([entry.job for entry in opened.values()], stop=ctx.stop, on_progress=progress):
             outcomes.append(_settle(ctx, opened.pop(finished.run_id), finished))
+            claims.pop(finished.run_id).release()
     except Exception as exc:  # the cluster went away: every run still open fails with that one line
         error = fault_text(exc, logger, "executor")
         for entry in list(opened.values()):
             outcomes.append(_settle(ctx, entry, JobOutcome(entry.job.run_id, 0, error)))
         opened.clear()
+    finally:
+        for claim in claims.values():
+            claim.release()
     return outcomes
+
+
+def _claim(ctx: CycleContext, entry: _Opened) -> RunClaim | None:
+    """The run's claim, the one the local executor holds around its worker (None: a live process has it).
+
+    This service supervises the run's tasks while it holds the claim; its shards have claims of their
+    own (``monitor.executors``), held by the tasks. Heartbeat and staleness follow ``[executor]``.
+    """
+    settings = ctx.config.executor
+    try:
+        claim = claim_run(ctx.db, entry.job.run_id, ttl_s=settings.stale_after_s, beat_every_s=settings.heartbeat_s)
+    except RunClaimedError as exc:
+        log_event(logger, "run.claimed_elsewhere", model=entry.pending.repo_id, run=entry.job.run_id, error=str(exc))
+        return None
+    return claim.__enter__()
 
 
 def _open(ctx: CycleContext, pending: PendingRun) -> _Opened | RunOutcome:

@@ -71,3 +71,30 @@ def test_one_live_claim_per_shard_stale_ones_are_taken_over(database: Database) 
     assert mark_shard(database, ids[0], second.token or "", "done")
     assert claim_shard(database, ids[0], owner="service-c", stale_after_s=30).outcome == "done"
     assert read_shards(database, ids)[ids[0]].status == "done"
+
+
+def test_a_run_another_live_process_supervises_is_left_to_it(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from monitor.config import MonitorConfig, WatchedModelConfig
+    from monitor.db import Revision, claim_run
+    from monitor.pipeline import CycleContext, sync_watched_models
+    from monitor.pipeline._fanout import _open, run_many
+    from monitor.pipeline._pending import PendingRun
+
+    config = MonitorConfig(
+        models=[WatchedModelConfig(repo="org/m", suites=["identity"], limit=1, samples=1)],
+        executor=ExecutorConfig(kind="ray", address="auto"),
+    )
+    (model_id,) = sync_watched_models(database, config)
+    with database.session() as session:
+        revision = Revision(model_id=model_id, sha="b" * 40, seq=1)
+        session.add(revision)
+        session.flush()
+        pending = PendingRun(model_id, "org/m", revision.id, "b" * 40, "identity")
+    ctx = CycleContext(db=database, config=config, data_dir=tmp_path)
+    opened = _open(ctx, pending)
+    run_id = opened.job.run_id  # type: ignore[union-attr]
+    with claim_run(database, run_id, owner="the-other-service"):
+        assert run_many(ctx, [pending]) == []  # the same claim the local executor takes: left alone
+    assert ctx.executor is None  # nothing was submitted, no cluster was even contacted
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(RunTask)) == 0
