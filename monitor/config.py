@@ -2,7 +2,9 @@
 
 Environment settings say *where* things are (database, config file, data directory); the TOML file
 says *what* to watch and *whom* to tell. The Hugging Face token is deliberately absent: it is read from
-``HF_TOKEN`` by ``huggingface_hub`` itself and never stored or logged by us.
+``HF_TOKEN`` by ``huggingface_hub`` itself and never stored or logged by us. A git URL's credentials
+(``https://user:TOKEN@host/r.git``) go to git's credential store (``git_credentials``), not the database;
+every secret is masked by ``monitor._redact`` wherever text leaves the process.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".drift-monitor"),
         description="Directory for caches: downloaded snapshots, the demo repository, classifier versions.",
+    )
+    git_credentials: Path | None = Field(
+        default=None,
+        description=(
+            "git credential-store file for the credentials of watched git URLs (default: "
+            "<data_dir>/git-credentials); the database only ever holds the URL without them."
+        ),
     )
     log_json: bool = Field(default=False, description="Write logs as one JSON object per line.")
     log_level: str = Field(default="INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")

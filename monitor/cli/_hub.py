@@ -22,7 +22,13 @@ from monitor.cli import _common
 from monitor.cli._app import app, error_line
 from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
-from monitor.hub import is_remote_location, make_webhook_handler, make_webhook_server
+from monitor.hub import (
+    is_remote_location,
+    make_webhook_handler,
+    make_webhook_server,
+    public_location,
+    store_credentials,
+)
 from monitor.pipeline import PollResult
 
 __all__ = ["watch_app"]
@@ -59,11 +65,19 @@ def _location(repo: str, source: str) -> str:
             raise typer.BadParameter(f"{repo!r} is not a Hub repository id (expected owner/name)")
         return repo
     if is_remote_location(repo):
-        return repo
+        return store_credentials(repo)  # the database keeps the URL without its credentials
     path = Path(repo).expanduser().resolve()
     if not ((path / ".git").exists() or (path / "HEAD").is_file()):
         raise typer.BadParameter(f"{repo} is not a git repository (give a path to one, or a git URL)")
     return str(path)
+
+
+def _candidates(repo: str) -> list[str]:
+    """The ids REPO may be stored under: as given, without URL credentials, or as an absolute path."""
+    candidates = [repo, public_location(repo)]
+    if not is_remote_location(repo) and Path(repo).expanduser().exists():
+        candidates.append(str(Path(repo).expanduser().resolve()))
+    return candidates
 
 
 @watch_app.command("add")
@@ -141,9 +155,7 @@ def watch_list(
 def watch_remove(repo: str = typer.Argument(..., help="The repository as it was added.")) -> None:
     """Stop watching a repository and delete its recorded history (revisions, events, polls, runs)."""
     db = _common.database()
-    candidates = [repo]
-    if not is_remote_location(repo) and Path(repo).expanduser().exists():
-        candidates.append(str(Path(repo).expanduser().resolve()))
+    candidates = _candidates(repo)
     with db.session() as session:
         result = session.execute(sa.delete(WatchedModel).where(WatchedModel.repo_id.in_(candidates)))
         removed = int(getattr(result, "rowcount", 0) or 0)
@@ -186,9 +198,7 @@ def check(
     _common.note_running_service(db)
     ids = sync_watched_models(db, config)
     if model is not None:
-        candidates = [model]
-        if not is_remote_location(model) and Path(model).expanduser().exists():
-            candidates.append(str(Path(model).expanduser().resolve()))
+        candidates = _candidates(model)
         with db.session() as session:
             found = session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id.in_(candidates)))
         if found is None:
@@ -216,9 +226,7 @@ def revisions(
 ) -> None:
     """Show the recorded history of a watched repository: every revision with its change kinds."""
     db = _common.database()
-    candidates = [repo]
-    if not is_remote_location(repo) and Path(repo).expanduser().exists():
-        candidates.append(str(Path(repo).expanduser().resolve()))
+    candidates = _candidates(repo)
     with db.session() as session:
         model = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id.in_(candidates)))
         if model is None:

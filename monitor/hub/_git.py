@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.errors import HubError, ModelNotFoundError
+from monitor.hub._credentials import credential_store, public_location, store_credentials
 from monitor.hub._manifest import Commit, FileEntry, Manifest, parse_lfs_pointer, wanted_in_snapshot
 
 __all__ = ["GitSource", "checkout_snapshot", "is_remote_location"]
@@ -46,13 +48,25 @@ class GitSource:
 
     kind = "git"
 
-    def __init__(self, location: str | Path, *, cache_dir: Path | None = None, timeout_s: float = 300.0) -> None:
-        text = str(location)
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        cache_dir: Path | None = None,
+        timeout_s: float = 300.0,
+        credentials: Path | None = None,
+    ) -> None:
+        """``credentials``: git's credential-store file for a URL (default: the monitor's, see ``hub``)."""
+        text = public_location(str(location))
         self.location = text
         self.timeout_s = timeout_s
         self._count = 0
         self.remote = is_remote_location(text)
+        self.credentials: Path | None = None
         if self.remote:
+            self.credentials = credentials or credential_store()
+            if text != str(location):  # credentials in the URL itself: kept in the store, never on this object
+                store_credentials(str(location), self.credentials)
             if cache_dir is None:
                 raise HubError(f"a cache directory is needed to mirror {text}")
             key = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -236,7 +250,8 @@ class GitSource:
     def _run(
         self, args: Sequence[str], *, cwd_free: bool = False, input_: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        command = ["git", *args] if cwd_free else ["git", f"--git-dir={self._git_dir_arg()}", *args]
+        command = ["git", *self._credential_options()]
+        command += [*args] if cwd_free else [f"--git-dir={self._git_dir_arg()}", *args]
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "LC_ALL": "C"}
         self._count += 1
         try:
@@ -247,6 +262,13 @@ class GitSource:
             raise HubError("git is not installed (needed for the git source): install git") from None
         except subprocess.TimeoutExpired:
             raise HubError(f"git {args[0]} on {self.location} timed out after {self.timeout_s:.0f}s") from None
+
+    def _credential_options(self) -> list[str]:
+        """``-c`` options that make git read the credential store (none when it does not exist)."""
+        if self.credentials is None or not self.credentials.is_file():
+            return []
+        helper = f"store --file={shlex.quote(str(self.credentials))}"
+        return ["-c", "credential.helper=", "-c", f"credential.helper={helper}", "-c", "credential.useHttpPath=true"]
 
     def _git_dir_arg(self) -> str:
         """The repository's git directory (``.git`` of a work tree, or the bare/mirror directory)."""

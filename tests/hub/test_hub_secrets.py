@@ -1,0 +1,143 @@
+"""Secrets never leave the config: a planted credential is looked for everywhere text leaves the monitor.
+
+Real parts: a git server over smart HTTP that refuses requests without the planted credential (so a
+poll that finds the head proves the credential reached git), PostgreSQL reached through a URL with a
+password, an apprise ``json://`` channel with a password whose receiver is down, and ``HF_TOKEN`` set.
+The places searched: every row of every table, the log, ``/metrics``, alert titles and payloads, the
+CLI's JSON and error output, and every file the monitor wrote except the credential store itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from prometheus_client import generate_latest
+from typer.testing import CliRunner
+
+from monitor._logging import configure_logging
+from monitor.alerts import DeliveryPolicy, build_channels, deliver_pending
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.db import Base, open_database
+from monitor.pipeline import poll_one, sync_watched_models
+from monitor.service import ServiceMetrics
+from tests.hub._git_http_server import GitHttpServer
+from tests.hub._hub_server import LFS
+from tests.hub._scenarios import GitRemote, base_files
+
+TOKEN = "tok-PLANTED-git-4f1c9a"
+DB_PASSWORD = "pw-PLANTED-db-77b2"
+CHANNEL_PASSWORD = "pw-PLANTED-apprise-31d0"
+HF_TOKEN = "hf_PLANTEDplantedPLANTEDplanted00"
+SECRETS = (TOKEN, DB_PASSWORD, CHANNEL_PASSWORD, HF_TOKEN)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """The monitor's log handler writing into a buffer for this test; removed afterwards."""
+    stream = io.StringIO()
+    configure_logging(level="DEBUG", stream=stream)
+    yield stream
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "drift-monitor":
+            root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def _hits(text: str) -> int:
+    return sum(text.count(secret) for secret in SECRETS)
+
+
+def test_a_planted_secret_appears_nowhere(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    work = GitRemote(tmp_path / "work")
+    work.commit("initial commit", base_files())
+    root = tmp_path / "served"
+    root.mkdir()
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work.path), str(root / "model.git")], check=True)
+
+    url = sa.engine.make_url(postgres_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
+    monkeypatch.setenv("DRIFT_MONITOR_DATABASE_URL", url)
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    data_dir = tmp_path / "data"
+    config_path = tmp_path / "monitor.toml"
+    channel = f"json://alerts:{CHANNEL_PASSWORD}@127.0.0.1:{_free_port()}/hook"
+    with GitHttpServer(root, credentials=("user", TOKEN)) as server:
+        watched = f"http://user:{TOKEN}@127.0.0.1:{server.port}/model.git"
+        missing = f"http://user:{TOKEN}@127.0.0.1:{server.port}/missing.git"
+        config_path.write_text(
+            f'[[models]]\nrepo = "{missing}"\nsource = "git"\n\n'
+            f'[[channels]]\nname = "hook"\nurl = "{channel}"\n\n[alerts]\npoll_failure_threshold = 1\n'
+        )
+        monkeypatch.setenv("DRIFT_MONITOR_CONFIG", str(config_path))
+        runner = CliRunner()
+        outputs: dict[str, str] = {}
+
+        def cli(name: str, *args: str) -> str:
+            result = runner.invoke(app, list(args))
+            outputs[name] = result.output
+            return result.output
+
+        cli("watch add", "watch", "add", watched, "--source", "git")
+        first = json.loads(cli("check --json", "check", "--json"))
+        # The credential reached git: the protected repository was read (and a request carried the user).
+        (protected,) = [model for model in first["models"] if model["repo_id"].endswith("/model.git")]
+        assert protected["head"] is not None, first
+        assert any(user == "user" for _, _, user in server.log)
+
+        work.commit("Upload weights", {"model.safetensors": LFS(b"weights-v2" * 50)})
+        push = ["git", "push", "--quiet", "--force", str(root / "model.git"), "main"]
+        subprocess.run(push, cwd=work.path, check=True)
+        cli("check --json (change)", "check", "--json")
+        cli("watch list --json", "watch", "list", "--json")
+        cli("revisions --json", "revisions", watched, "--json")
+        cli("alerts list --json", "alerts", "list", "--json")
+        cli("check --model (error)", "check", "--model", missing)
+
+        config = load_config(config_path)
+        db = open_database(url)
+        ids = sync_watched_models(db, config)
+        metrics = ServiceMetrics(db)
+        for model_id in ids:
+            result = poll_one(db, model_id, config, cache_dir=data_dir / "hub")
+            metrics.polled(result.repo_id, result)
+        stats = deliver_pending(db, build_channels(config.channels), policy=DeliveryPolicy(max_attempts=1))
+        assert stats.failed >= 1  # the receiver is down: the error text went to the log and the database
+
+    public = f"http://127.0.0.1:{server.port}/model.git"
+    # The places were exercised: they name the repository (without its credential) and the failures.
+    assert public in outputs["watch list --json"] and public in log_stream.getvalue()
+    assert "missing.git" in outputs["check --model (error)"] and "hook" in log_stream.getvalue()
+    places: dict[str, int] = {f"output: {name}": _hits(text) for name, text in outputs.items()}
+    places["log"] = _hits(log_stream.getvalue())
+    places["/metrics"] = _hits(generate_latest(metrics.registry).decode())
+    with db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            rows = session.execute(sa.select(table)).all()
+            places[f"table {table.name}"] = sum(_hits(repr(tuple(row))) for row in rows)
+    db.dispose()
+    store = data_dir / "git-credentials"
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file() and path != store:
+            places[f"file {path.relative_to(data_dir)}"] = _hits(path.read_bytes().decode("utf-8", "replace"))
+    leaks = {place: count for place, count in places.items() if count}
+    print("secret hits per place:", json.dumps(leaks or "none", indent=1))
+    assert not leaks, leaks
+    # The credential's one home outside the config: git's credential store, readable by its owner only.
+    assert TOKEN in store.read_text() and store.stat().st_mode & 0o077 == 0
