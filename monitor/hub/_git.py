@@ -23,6 +23,7 @@ from pathlib import Path
 
 from monitor.errors import HubError, ModelNotFoundError
 from monitor.hub._credentials import credential_store, public_location, store_credentials
+from monitor.hub._disk import ensure_free_space
 from monitor.hub._manifest import Commit, FileEntry, Manifest, parse_lfs_pointer, wanted_in_snapshot
 
 __all__ = ["GitSource", "checkout_snapshot", "is_remote_location"]
@@ -297,6 +298,9 @@ def checkout_snapshot(repo: str | Path, sha: str, dest: Path, *, allow_pickle: b
     source = GitSource(repo, cache_dir=Path(dest))
     manifest = source.manifest(sha)
     selected = [entry for entry in manifest.files if wanted_in_snapshot(entry.path, allow_pickle=allow_pickle)]
+    # The tar archive (plain files; LFS files as pointers) and what it unpacks to are on disk together.
+    needed = sum(entry.size for entry in selected) + sum(e.size for e in selected if e.lfs_sha256 is None)
+    ensure_free_space(needed, Path(dest), what=f"the checkout of {source.location} at {sha[:12]}")
     tmp = Path(dest) / f".{sha}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir(parents=True)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -276,3 +277,29 @@ def test_git_is_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(HubError, match="git is not installed"):
         GitSource(remote.path).head("main")
+
+
+def test_a_snapshot_bigger_than_the_disk_is_refused_before_downloading(hub: HubServer, tmp_path: Path) -> None:
+    remote = HubRemote(hub, tmp_path)
+    huge = 50 * 10**15  # 50 PB listed: more than any test machine's disk
+    head = remote.commit("initial", {**base_files(), "model.safetensors": LFS(b"w" * 100, listed_size=huge)})
+    hub.clear_log()
+    with pytest.raises(HubError) as caught:
+        download_snapshot(remote.repo_id, head, cache_dir=tmp_path / "dl", endpoint=hub.url)
+    message = str(caught.value)
+    numbers = re.search(r"needs (\d+) bytes .* has (\d+) bytes .* free", message)
+    assert numbers is not None and "\n" not in message, message  # one line naming needed and free bytes
+    assert int(numbers[1]) >= huge
+    assert abs(int(numbers[2]) - shutil.disk_usage(tmp_path).free) < 10**9
+    assert not [path for method, path in hub.requests() if method == "GET" and "/resolve/" in path]
+    assert not list((tmp_path / "dl").rglob("model.safetensors"))
+
+
+def test_a_git_checkout_bigger_than_the_disk_is_refused(tmp_path: Path) -> None:
+    remote = GitRemote(tmp_path / "repo")
+    huge = 50 * 10**15
+    pointer = lfs_pointer(b"w" * 100).replace(b"size 100", f"size {huge}".encode())
+    head = remote.commit("huge weights", {**base_files(), "model.safetensors": pointer})
+    with pytest.raises(HubError, match=r"needs \d+ bytes .* has \d+ bytes .* free"):
+        checkout_snapshot(remote.path, head, tmp_path / "checkouts")
+    assert not (tmp_path / "checkouts" / head).exists()
