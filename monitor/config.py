@@ -172,6 +172,13 @@ def load_config(path: Path | None) -> MonitorConfig:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist (set DRIFT_MONITOR_CONFIG to a TOML file)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory (set DRIFT_MONITOR_CONFIG to a TOML file)") from None
+    except OSError as exc:  # not a directory on the way, permission denied, an I/O error
+        raise ConfigError(
+            f"config file {path} cannot be read: {exc.strerror or exc} "
+            "(set DRIFT_MONITOR_CONFIG to a readable TOML file)"
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
