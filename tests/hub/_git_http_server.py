@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,8 +89,13 @@ def _handler_for(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
                 self._lfs_batch(path, body)
             elif path.startswith("/lfs-objects/") and method == "GET":
                 target = server.lfs_objects / path.rsplit("/", 1)[-1]
-                if target.is_file():
-                    self._answer(200, target.read_bytes(), {"Content-Type": "application/octet-stream"})
+                if target.is_file():  # streamed: the test process must not hold the object either
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(target.stat().st_size))
+                    self.end_headers()
+                    with target.open("rb") as handle:
+                        shutil.copyfileobj(handle, self.wfile, 1024 * 1024)
                 else:
                     self._answer(404, b"no such object\n")
             else:
@@ -101,8 +107,10 @@ def _handler_for(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
             for item in request.get("objects", []):
                 oid, size = str(item.get("oid")), int(item.get("size", 0))
                 if (server.lfs_objects / oid).is_file():
-                    href = f"{server.url}/lfs-objects/{oid}"
-                    objects.append({"oid": oid, "size": size, "actions": {"download": {"href": href}}})
+                    download: dict[str, Any] = {"href": f"{server.url}/lfs-objects/{oid}"}
+                    if self.headers.get("Authorization"):  # as a forge hands out a signed URL
+                        download["header"] = {"Authorization": self.headers["Authorization"]}
+                    objects.append({"oid": oid, "size": size, "actions": {"download": download}})
                 else:
                     objects.append({"oid": oid, "size": size, "error": {"code": 404, "message": "not found"}})
             answer = json.dumps({"transfer": "basic", "objects": objects}).encode()

@@ -102,7 +102,7 @@ def test_a_planted_secret_appears_nowhere(
         assert any(user == "user" for _, _, user in server.log)
 
         work.commit("Upload weights", {"model.safetensors": LFS(b"weights-v2" * 50)})
-        push = ["git", "push", "--quiet", "--force", str(root / "model.git"), "main"]
+        push = ["git", "push", "--quiet", "--force", "--no-verify", str(root / "model.git"), "main"]
         subprocess.run(push, cwd=work.path, check=True)
         cli("check --json (change)", "check", "--json")
         cli("watch list --json", "watch", "list", "--json")

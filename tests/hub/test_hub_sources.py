@@ -262,15 +262,6 @@ def test_checkout_snapshot(tmp_path: Path) -> None:
         checkout_snapshot(remote.path, "main", tmp_path / "snapshots")
 
 
-@pytest.mark.skipif(shutil.which("git-lfs") is not None, reason="git-lfs installed: pointers would be smudged")
-def test_checkout_snapshot_of_an_lfs_pointer_needs_git_lfs(tmp_path: Path) -> None:
-    remote = GitRemote(tmp_path / "repo")
-    head = remote.commit("initial", base_files())
-    with pytest.raises(HubError, match="install git-lfs"):
-        checkout_snapshot(remote.path, head, tmp_path / "snapshots")
-    assert not (tmp_path / "snapshots" / head).exists()
-
-
 def test_git_is_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     remote = GitRemote(tmp_path / "repo")
     remote.commit("initial", base_files())
