@@ -20,7 +20,7 @@ __all__ = ["MASK", "SECRET_ENVIRONMENT", "redact", "redact_data", "split_credent
 
 MASK = "***"
 # Environment variables whose values are secrets wherever they appear.
-SECRET_ENVIRONMENT = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "DRIFT_MONITOR_WEBHOOK_SECRET")
+SECRET_ENVIRONMENT = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "DRIFT_MONITOR_WEBHOOK_SECRET", "OPENAI_API_KEY")
 # scheme://userinfo@ in any text; userinfo stops at the first "/", "@" or white space.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/\s@:]*)(?::(?P<password>[^/\s@]*))?@")
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")

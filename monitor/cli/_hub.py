@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from monitor._redact import redact
 from monitor.cli import _common
 from monitor.cli._app import app, error_line
 from monitor.db import ChangeEvent, Revision, WatchedModel
@@ -60,9 +61,9 @@ def _location(repo: str, source: str) -> str:
         try:
             validate_repo_id(repo)
         except HFValidationError:
-            raise typer.BadParameter(f"{repo!r} is not a Hub repository id (expected owner/name)") from None
+            raise typer.BadParameter(f"{redact(repo)!r} is not a Hub repository id (expected owner/name)") from None
         if repo.count("/") != 1:
-            raise typer.BadParameter(f"{repo!r} is not a Hub repository id (expected owner/name)")
+            raise typer.BadParameter(f"{redact(repo)!r} is not a Hub repository id (expected owner/name)")
         return repo
     if is_remote_location(repo):
         return store_credentials(repo)  # the database keeps the URL without its credentials

@@ -37,7 +37,8 @@ TOKEN = "tok-PLANTED-git-4f1c9a"
 DB_PASSWORD = "pw-PLANTED-db-77b2"
 CHANNEL_PASSWORD = "pw-PLANTED-apprise-31d0"
 HF_TOKEN = "hf_PLANTEDplantedPLANTEDplanted00"
-SECRETS = (TOKEN, DB_PASSWORD, CHANNEL_PASSWORD, HF_TOKEN)
+WEBHOOK_SECRET = "wh-PLANTED-secret-9e1"
+SECRETS = (TOKEN, DB_PASSWORD, CHANNEL_PASSWORD, HF_TOKEN, WEBHOOK_SECRET)
 
 
 def _free_port() -> int:
@@ -75,6 +76,7 @@ def test_a_planted_secret_appears_nowhere(
     url = sa.engine.make_url(postgres_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
     monkeypatch.setenv("DRIFT_MONITOR_DATABASE_URL", url)
     monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    monkeypatch.setenv("DRIFT_MONITOR_WEBHOOK_SECRET", WEBHOOK_SECRET)
     data_dir = tmp_path / "data"
     config_path = tmp_path / "monitor.toml"
     channel = f"json://alerts:{CHANNEL_PASSWORD}@127.0.0.1:{_free_port()}/hook"
@@ -95,6 +97,7 @@ def test_a_planted_secret_appears_nowhere(
             return result.output
 
         cli("watch add", "watch", "add", watched, "--source", "git")
+        cli("watch add --source hf (refused)", "watch", "add", watched, "--source", "hf")
         first = json.loads(cli("check --json", "check", "--json"))
         # The credential reached git: the protected repository was read (and a request carried the user).
         (protected,) = [model for model in first["models"] if model["repo_id"].endswith("/model.git")]
