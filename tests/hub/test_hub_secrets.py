@@ -123,10 +123,6 @@ def test_a_planted_secret_appears_nowhere(
         stats = deliver_pending(db, build_channels(config.channels), policy=DeliveryPolicy(max_attempts=1))
         assert stats.failed >= 1  # the receiver is down: the error text went to the log and the database
 
-    public = f"http://127.0.0.1:{server.port}/model.git"
-    # The places were exercised: they name the repository (without its credential) and the failures.
-    assert public in outputs["watch list --json"] and public in log_stream.getvalue()
-    assert "missing.git" in outputs["check --model (error)"] and "hook" in log_stream.getvalue()
     places: dict[str, int] = {f"output: {name}": _hits(text) for name, text in outputs.items()}
     places["log"] = _hits(log_stream.getvalue())
     places["/metrics"] = _hits(generate_latest(metrics.registry).decode())
@@ -142,5 +138,9 @@ def test_a_planted_secret_appears_nowhere(
     leaks = {place: count for place, count in places.items() if count}
     print("secret hits per place:", json.dumps(leaks or "none", indent=1))
     assert not leaks, leaks
+    public = f"http://127.0.0.1:{server.port}/model.git"
+    # The places were exercised: they name the repository (without its credential) and the failures.
+    assert public in outputs["watch list --json"] and public in log_stream.getvalue()
+    assert "missing.git" in outputs["check --model (error)"] and "hook" in log_stream.getvalue()
     # The credential's one home outside the config: git's credential store, readable by its owner only.
     assert TOKEN in store.read_text() and store.stat().st_mode & 0o077 == 0
