@@ -13,7 +13,12 @@ from monitor.hub._classify import (
     classify_change,
     version_signal,
 )
-from monitor.hub._credentials import credential_store, public_location, store_credentials
+from monitor.hub._credentials import (
+    credential_store,
+    public_location,
+    scrub_stored_credentials,
+    store_credentials,
+)
 from monitor.hub._git import GitSource, checkout_snapshot, is_remote_location
 from monitor.hub._hf import HfSource, download_snapshot, is_commit_sha
 from monitor.hub._manifest import (
@@ -73,6 +78,7 @@ __all__ = [
     "open_source",
     "parse_lfs_pointer",
     "public_location",
+    "scrub_stored_credentials",
     "snapshot_patterns",
     "store_credentials",
     "version_signal",

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from monitor._redact import split_credentials
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from monitor._redact import redact, redact_data, split_credentials
 from monitor.errors import ConfigError
 
-__all__ = ["credential_store", "public_location", "store_credentials"]
+__all__ = ["credential_store", "public_location", "scrub_stored_credentials", "store_credentials"]
 
 
 def credential_store() -> Path:
@@ -59,3 +63,49 @@ def store_credentials(location: str, store: Path | None = None) -> str:
     except OSError as exc:
         raise ConfigError(f"cannot write the git credential store {path}: {exc.strerror or exc}") from None
     return public
+
+
+def scrub_stored_credentials(session: Session, store: Path | None = None) -> int:
+    """Move credentials out of rows written before they were kept in the credential store.
+
+    A git model once added as ``https://user:TOKEN@host/r.git`` is renamed to its public URL (the
+    credential goes to the store, so polls keep working) unless a model of that name already exists;
+    poll errors, alert titles and payloads that quote such a URL are redacted. Cheap when there is
+    nothing to do (the rows are found by ``LIKE '%://%@%'``), so every config sync runs it.
+    """
+    from monitor.db import Alert, AlertDelivery, ChangeEvent, Poll, WatchedModel
+
+    changed = 0
+    pattern = "%://%@%"
+    for row in session.scalars(sa.select(WatchedModel).where(WatchedModel.repo_id.like(pattern))):
+        public = public_location(row.repo_id)
+        if public == row.repo_id or row.source != "git":
+            continue
+        taken = session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id == public))
+        if taken is None:
+            store_credentials(row.repo_id, store)
+            row.repo_id = public
+            row.settings = {**(row.settings or {}), "repo": public}
+            changed += 1
+    texts: list[tuple[Any, str]] = [
+        (WatchedModel, "last_poll_error"),
+        (Poll, "error"),
+        (Alert, "title"),
+        (Alert, "last_error"),
+        (AlertDelivery, "last_error"),
+    ]
+    for model, column in texts:
+        attribute = getattr(model, column)
+        for item in session.scalars(sa.select(model).where(attribute.like(pattern))):
+            value = getattr(item, column)
+            if redact(value) != value:
+                setattr(item, column, redact(value))
+                changed += 1
+    for model, column in ((Alert, "payload"), (ChangeEvent, "details")):
+        attribute = getattr(model, column)
+        for item in session.scalars(sa.select(model).where(sa.cast(attribute, sa.Text).like(pattern))):
+            cleaned = redact_data(getattr(item, column))
+            if cleaned != getattr(item, column):
+                setattr(item, column, cleaned)
+                changed += 1
+    return changed

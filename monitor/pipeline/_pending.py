@@ -22,7 +22,7 @@ from monitor.config import MonitorConfig, WatchedModelConfig
 from monitor.db import ChangeEvent, Database, Revision, Run, RunStatus, WatchedModel, utcnow
 from monitor.engines import EngineSpec
 from monitor.errors import ServiceError
-from monitor.hub import BEHAVIOUR_KINDS, public_location, store_credentials
+from monitor.hub import BEHAVIOUR_KINDS, public_location, scrub_stored_credentials, store_credentials
 from monitor.pipeline._compare import pinned_revision
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._endpoint import endpoint_spec
@@ -97,6 +97,7 @@ def sync_watched_models(db: Database, config: MonitorConfig) -> list[int]:
     comes back is noticed by its next poll).
     """
     with db.session() as session:
+        scrub_stored_credentials(session)  # rows from before credentials were kept out of the database
         for entry in config.models:
             repo_id = store_credentials(entry.repo) if entry.source == "git" else entry.repo
             row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == repo_id))

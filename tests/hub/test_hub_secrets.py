@@ -144,3 +144,43 @@ def test_a_planted_secret_appears_nowhere(
     assert "missing.git" in outputs["check --model (error)"] and "hook" in log_stream.getvalue()
     # The credential's one home outside the config: git's credential store, readable by its owner only.
     assert TOKEN in store.read_text() and store.stat().st_mode & 0o077 == 0
+
+
+def test_rows_written_before_the_credential_store_are_scrubbed_and_keep_working(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.db import Alert, Poll, WatchedModel
+
+    work = GitRemote(tmp_path / "work")
+    head = work.commit("initial commit", base_files())
+    root = tmp_path / "served"
+    root.mkdir()
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work.path), str(root / "model.git")], check=True)
+    monkeypatch.setenv("DRIFT_MONITOR_DATABASE_URL", sqlite_url)
+    with GitHttpServer(root, credentials=("user", TOKEN)) as server:
+        old_id = f"http://user:{TOKEN}@127.0.0.1:{server.port}/model.git"
+        db = open_database(sqlite_url)
+        with db.session() as session:  # as an older version stored it
+            model = WatchedModel(repo_id=old_id, source="git", last_poll_error=f"git fetch on {old_id} failed")
+            session.add(model)
+            session.flush()
+            session.add(Poll(model_id=model.id, ok=False, error=f"git fetch on {old_id} failed"))
+            session.add(
+                Alert(
+                    kind="poll.failed",
+                    severity="medium",
+                    dedup_key="poll.failed:1:1",
+                    model_id=model.id,
+                    title=f"{old_id}: 3 polls in a row failed",
+                    payload={"repo": old_id},
+                )
+            )
+        result = CliRunner().invoke(app, ["check", "--json"])
+        assert result.exit_code == 0, result.output
+        (polled,) = json.loads(result.output)["models"]
+    assert polled["repo_id"] == f"http://127.0.0.1:{server.port}/model.git" and polled["head"] == head
+    with db.session() as session:
+        rows = [repr(tuple(row)) for table in Base.metadata.sorted_tables for row in session.execute(sa.select(table))]
+    db.dispose()
+    assert not [row for row in rows if TOKEN in row]
+    assert TOKEN in (tmp_path / "data" / "git-credentials").read_text()
