@@ -24,6 +24,7 @@ from monitor.cli._app import app, error_line
 from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
 from monitor.hub import (
+    forget_credentials,
     is_remote_location,
     make_webhook_handler,
     make_webhook_server,
@@ -161,8 +162,10 @@ def watch_remove(repo: str = typer.Argument(..., help="The repository as it was 
         result = session.execute(sa.delete(WatchedModel).where(WatchedModel.repo_id.in_(candidates)))
         removed = int(getattr(result, "rowcount", 0) or 0)
     if not removed:
-        raise ModelNotFoundError(f"{repo} is not watched (see: drift-monitor watch list)")
-    typer.echo(f"stopped watching {repo}")
+        raise ModelNotFoundError(f"{redact(repo)} is not watched (see: drift-monitor watch list)")
+    if is_remote_location(repo):
+        forget_credentials(repo)
+    typer.echo(f"stopped watching {public_location(repo)}")
 
 
 def _print_result(result: PollResult) -> None:

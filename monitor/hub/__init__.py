@@ -15,6 +15,7 @@ from monitor.hub._classify import (
 )
 from monitor.hub._credentials import (
     credential_store,
+    forget_credentials,
     public_location,
     scrub_stored_credentials,
     store_credentials,
@@ -69,6 +70,7 @@ __all__ = [
     "compute_fingerprints",
     "credential_store",
     "download_snapshot",
+    "forget_credentials",
     "is_access_denied",
     "is_commit_sha",
     "is_pickle",

@@ -4,9 +4,9 @@
 ``https://host/r.git``: that is the repository's id in the database, the logs, the metrics and the
 alerts. ``user:TOKEN`` goes to a file in git's ``credential-store`` format (``DRIFT_MONITOR_GIT_CREDENTIALS``,
 by default ``<data dir>/git-credentials``, readable by its owner only), and every git command the git
-source runs reads it through ``credential.helper`` with ``credential.useHttpPath`` (so two repositories
-on one host can have different tokens). The token is then never on a git command line (``ps``) nor in
-a mirror's ``config``.
+source runs reads it through a read-only ``credential.helper`` (``get`` only: a server's refusal never
+erases a token) with ``credential.useHttpPath`` (two repositories on one host can have different
+tokens). The token is then never on a git command line (``ps``) nor in a mirror's ``config``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from monitor._redact import redact, redact_data, split_credentials
 from monitor.errors import ConfigError
 
-__all__ = ["credential_store", "public_location", "scrub_stored_credentials", "store_credentials"]
+__all__ = [
+    "credential_store",
+    "forget_credentials",
+    "public_location",
+    "scrub_stored_credentials",
+    "store_credentials",
+]
 
 
 def credential_store() -> Path:
@@ -41,7 +47,8 @@ def public_location(location: str) -> str:
 def store_credentials(location: str, store: Path | None = None) -> str:
     """Keep the credentials of ``location`` (if any) in the credential store; return the public location.
 
-    A credential already stored for the same repository is replaced (a rotated token).
+    A credential already stored for the same repository is replaced (a rotated token); the file is
+    rewritten only when it changes, and atomically (git may be reading it).
     """
     public, userinfo = split_credentials(location)
     if userinfo is None:
@@ -49,20 +56,42 @@ def store_credentials(location: str, store: Path | None = None) -> str:
     path = store or credential_store()
     parts = urlsplit(public)
     line = f"{parts.scheme}://{userinfo}@{parts.netloc}{parts.path}"
-    kept = []
-    if path.exists():
-        for existing in path.read_text(encoding="utf-8").splitlines():
-            if existing.strip() and split_credentials(existing)[0] != f"{parts.scheme}://{parts.netloc}{parts.path}":
-                kept.append(existing)
+    lines = _lines(path)
+    if line not in lines:
+        _write(path, [*(existing for existing in lines if split_credentials(existing)[0] != public), line])
+    return public
+
+
+def forget_credentials(location: str, store: Path | None = None) -> None:
+    """Drop the stored credential of a repository that is no longer watched."""
+    path = store or credential_store()
+    public = public_location(location)
+    lines = _lines(path)
+    kept = [line for line in lines if split_credentials(line)[0] != public]
+    if kept != lines:
+        _write(path, kept)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"cannot read the git credential store {path}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write("\n".join([*kept, line]) + "\n")
-        os.chmod(path, 0o600)
+            handle.write("".join(f"{line}\n" for line in lines))
+        os.replace(partial, path)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise ConfigError(f"cannot write the git credential store {path}: {exc.strerror or exc}") from None
-    return public
 
 
 def scrub_stored_credentials(session: Session, store: Path | None = None) -> int:

@@ -296,7 +296,10 @@ class GitSource:
         """``-c`` options that make git read the credential store (none when it does not exist)."""
         if self.credentials is None or not self.credentials.is_file():
             return []
-        helper = f"store --file={shlex.quote(str(self.credentials))}"
+        # Read-only: git asks the helper to "store" what worked and to "erase" what a server refused; the
+        # plain store helper would then rewrite the file or drop a token after one transient 401.
+        store = shlex.quote(str(self.credentials))
+        helper = f'!f() {{ test "$1" = get && git credential-store --file={store} get; }}; f'
         return ["-c", "credential.helper=", "-c", f"credential.helper={helper}", "-c", "credential.useHttpPath=true"]
 
     def _git_dir_arg(self) -> str:

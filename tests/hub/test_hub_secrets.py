@@ -144,6 +144,9 @@ def test_a_planted_secret_appears_nowhere(
     assert "missing.git" in outputs["check --model (error)"] and "hook" in log_stream.getvalue()
     # The credential's one home outside the config: git's credential store, readable by its owner only.
     assert TOKEN in store.read_text() and store.stat().st_mode & 0o077 == 0
+    removed = runner.invoke(app, ["watch", "remove", watched])
+    assert removed.exit_code == 0 and removed.output == f"stopped watching {public}\n", removed.output
+    assert "/model.git" not in store.read_text() and "/missing.git" in store.read_text()  # its line only
 
 
 def test_rows_written_before_the_credential_store_are_scrubbed_and_keep_working(
@@ -184,3 +187,20 @@ def test_rows_written_before_the_credential_store_are_scrubbed_and_keep_working(
     db.dispose()
     assert not [row for row in rows if TOKEN in row]
     assert TOKEN in (tmp_path / "data" / "git-credentials").read_text()
+
+
+def test_a_refused_credential_stays_in_the_store(tmp_path: Path) -> None:
+    """git erases a credential a server refused; the store is read-only to git, so a 401 loses nothing."""
+    work = GitRemote(tmp_path / "work")
+    work.commit("initial commit", base_files())
+    root = tmp_path / "served"
+    root.mkdir()
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work.path), str(root / "model.git")], check=True)
+    with GitHttpServer(root, credentials=("user", "another-token")) as server:
+        url = f"http://user:{TOKEN}@127.0.0.1:{server.port}/model.git"
+        assert CliRunner().invoke(app, ["watch", "add", url, "--source", "git"]).exit_code == 0
+        store = tmp_path / "data" / "git-credentials"
+        before = store.read_bytes()
+        result = CliRunner().invoke(app, ["check", "--json"])
+    assert result.exit_code == 2 and "access denied" in result.output, result.output
+    assert store.read_bytes() == before
