@@ -33,6 +33,7 @@ import httpx2
 from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import (
     DisabledRepoError,
+    DryRunError,
     GatedRepoError,
     HfHubHTTPError,
     HFValidationError,
@@ -368,16 +369,19 @@ def download_snapshot(
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     allow, ignore = snapshot_patterns(allow_pickle=allow_pickle)
     with _translated(repo_id, endpoint, f"download of {sha[:12]}", revision=sha):
-        plan = snapshot_download(
-            repo_id,
-            revision=sha,
-            cache_dir=str(cache_dir),
-            allow_patterns=allow,
-            ignore_patterns=ignore,
-            endpoint=endpoint,
-            library_name="drift-monitor",
-            dry_run=True,
-        )
+        try:
+            plan = snapshot_download(
+                repo_id,
+                revision=sha,
+                cache_dir=str(cache_dir),
+                allow_patterns=allow,
+                ignore_patterns=ignore,
+                endpoint=endpoint,
+                library_name="drift-monitor",
+                dry_run=True,
+            )
+        except DryRunError:
+            plan = []  # the Hub cannot be asked (offline, gated, down): the download below says why, or uses the cache
         needed = sum(item.file_size or 0 for item in plan if item.will_download)
         ensure_free_space(needed, cache_dir, what=f"the snapshot of {repo_id} at {sha[:12]}")
         folder = snapshot_download(

@@ -294,3 +294,15 @@ def test_a_git_checkout_bigger_than_the_disk_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HubError, match=r"needs \d+ bytes .* has \d+ bytes .* free"):
         checkout_snapshot(remote.path, head, tmp_path / "checkouts")
     assert not (tmp_path / "checkouts" / head).exists()
+
+
+@pytest.mark.parametrize(("access", "message"), [("gated403", "access"), ("gone", "not found")])
+def test_a_download_the_hub_refuses_keeps_its_own_error(
+    hub: HubServer, tmp_path: Path, access: str, message: str
+) -> None:
+    remote = HubRemote(hub, tmp_path)
+    head = remote.commit("initial", base_files())
+    hub.repo(remote.repo_id).access = access
+    with pytest.raises((HubError, ModelNotFoundError), match=message) as caught:
+        download_snapshot(remote.repo_id, head, cache_dir=tmp_path / "dl", endpoint=hub.url)
+    assert "dry run" not in str(caught.value).lower()
