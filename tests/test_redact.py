@@ -39,3 +39,12 @@ def test_split_credentials() -> None:
     assert split_credentials("https://host/r.git") == ("https://host/r.git", None)
     assert split_credentials("ssh://git@host/r.git") == ("ssh://git@host/r.git", None)
     assert split_credentials("/srv/repos/r") == ("/srv/repos/r", None)
+
+
+def test_unexpected_errors_recorded_by_a_step_are_redacted() -> None:
+    import logging
+
+    from monitor.pipeline._faults import fault_text
+
+    text = fault_text(OSError("cannot reach https://u:TOKEN@h/r.git"), logging.getLogger("test"), "poll")
+    assert text == "OSError: cannot reach https://***@h/r.git"

@@ -62,7 +62,6 @@ def test_sqlite_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
 
 
 def test_0003_rekeys_hub_alerts_so_the_sweep_does_not_raise_them_again(db_url: str) -> None:
-    from monitor.config import MonitorConfig
     from monitor.db import Alert, ChangeEvent, Database
     from monitor.pipeline import raise_pending_alerts
 
@@ -92,5 +91,5 @@ def test_0003_rekeys_hub_alerts_so_the_sweep_does_not_raise_them_again(db_url: s
         assert session.scalars(sa.select(Alert.dedup_key)).all() == [f"hub.event:{event_id}"]
         session.add(ChangeEvent(model_id=model_id, from_sha="a", to_sha="b", kinds=["weights_changed"]))
     # The old event keeps its one alert; the repeated transition (a row of its own now) gets its own.
-    assert raise_pending_alerts(db, MonitorConfig()) == 1
+    assert raise_pending_alerts(db, poll_failure_threshold=3) == 1
     db.dispose()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from monitor.config import MonitorConfig
 from monitor.db import Alert, Database
 from monitor.pipeline import alert_callbacks, poll_model, raise_pending_alerts
 from tests.hub._hub_server import HubServer
@@ -32,7 +31,7 @@ def _alert_kinds(db: Database) -> list[str]:
 
 
 def _no_more_from_the_sweep(db: Database) -> None:
-    assert raise_pending_alerts(db, MonitorConfig()) == 0
+    assert raise_pending_alerts(db, poll_failure_threshold=3) == 0
 
 
 def test_gone_after_gated_at_the_same_head(database: Database, make_remote: MakeRemote, hub: HubServer) -> None:

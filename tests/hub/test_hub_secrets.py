@@ -23,11 +23,11 @@ from prometheus_client import generate_latest
 from typer.testing import CliRunner
 
 from monitor._logging import configure_logging
-from monitor.alerts import DeliveryPolicy, build_channels, deliver_pending
+from monitor.alerts import DeliveryPolicy, build_channels
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.db import Base, open_database
-from monitor.pipeline import poll_one, sync_watched_models
+from monitor.pipeline import CycleContext, deliver_step, poll_step, sync_watched_models
 from monitor.service import ServiceMetrics
 from tests.hub._git_http_server import GitHttpServer
 from tests.hub._hub_server import LFS
@@ -116,12 +116,18 @@ def test_a_planted_secret_appears_nowhere(
         config = load_config(config_path)
         db = open_database(url)
         ids = sync_watched_models(db, config)
-        metrics = ServiceMetrics(db)
-        for model_id in ids:
-            result = poll_one(db, model_id, config, cache_dir=data_dir / "hub")
-            metrics.polled(result.repo_id, result)
-        stats = deliver_pending(db, build_channels(config.channels), policy=DeliveryPolicy(max_attempts=1))
-        assert stats.failed >= 1  # the receiver is down: the error text went to the log and the database
+        metrics = ServiceMetrics(db)  # what the service serves on /metrics, fed as the cycle's observer
+        ctx = CycleContext(
+            db=db,
+            config=config,
+            data_dir=data_dir,
+            observer=metrics,
+            channels=build_channels(config.channels),
+            policy=DeliveryPolicy(max_attempts=1),
+        )
+        poll_step(ctx, ids)
+        delivered = deliver_step(ctx)
+        assert delivered.delivery_failures >= 1, delivered  # the receiver is down: its error went to the log and rows
 
     places: dict[str, int] = {f"output: {name}": _hits(text) for name, text in outputs.items()}
     places["log"] = _hits(log_stream.getvalue())
