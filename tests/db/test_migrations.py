@@ -63,10 +63,10 @@ def test_sqlite_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
 
 def test_0003_rekeys_hub_alerts_so_the_sweep_does_not_raise_them_again(db_url: str) -> None:
     from monitor.db import Alert, ChangeEvent, Database
-    from monitor.pipeline import raise_pending_alerts
+    from monitor.pipeline._alerting import raise_pending_alerts
 
     engine = make_engine(db_url)
-    upgrade(engine, "0002_dashboard")  # the tables' columns are the same before and after 0003
+    upgrade(engine, "0003_i17_run_claims")  # the tables' columns are the same before and after 0003_i12
     db = Database(engine)
     with db.session() as session:
         model = WatchedModel(repo_id="org/m")

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.db import Alert, Database
-from monitor.pipeline import alert_callbacks, poll_model, raise_pending_alerts
+from monitor.pipeline import poll_model
+from monitor.pipeline._alerting import alert_callbacks, raise_pending_alerts
 from tests.hub._hub_server import HubServer
 from tests.hub._scenarios import Remote, base_files, watch
 
