@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup run test lint typecheck bench chromium clean
+.PHONY: setup run test lint typecheck bench chromium git-lfs clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,11 +33,15 @@ run: setup
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Git sources check out LFS weights through git-lfs (tests/hub/test_hub_lfs.py runs it for real).
+git-lfs:
+	@command -v git-lfs >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq git-lfs >/dev/null)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: setup chromium lint
+test: setup chromium git-lfs lint
 	$(BIN)/pytest -q --durations=15 tests
 
 # The benchmarks print figures next to a baseline measured in the same process (not timed tests).

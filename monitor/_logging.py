@@ -3,7 +3,8 @@
 Code logs an *event* with named fields (``log_event(logger, "poll.done", model=repo, changes=2)``) instead of
 a sentence, so a log line can be grepped by event name and parsed by machines. Records from third-party
 libraries come out in the same shape with their message as the event. Multi-line values are kept on one
-line (escaped), so one event is always one line.
+line (escaped), so one event is always one line. Every line is redacted (``monitor._redact``): a library
+that logs a URL with its credentials does not put them in the log.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import logging
 import sys
 from typing import IO, Any
+
+from monitor._redact import redact
 
 __all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "log_event"]
 
@@ -49,7 +52,7 @@ class JsonFormatter(logging.Formatter):
         document = {"ts": _timestamp(record), "level": record.levelname.lower(), "logger": record.name, "event": event}
         for key, value in fields.items():
             document.setdefault(key, value)
-        return json.dumps(document, ensure_ascii=False, default=str)
+        return redact(json.dumps(document, ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -60,7 +63,7 @@ class TextFormatter(logging.Formatter):
         event, fields = _record_fields(record)
         parts = [_timestamp(record), f"{record.levelname:<7}", record.name, _one_line(event)]
         parts.extend(f"{key}={_text_value(value)}" for key, value in fields.items())
-        return " ".join(parts)
+        return redact(" ".join(parts))
 
 
 def _one_line(text: str) -> str:

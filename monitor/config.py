@@ -2,7 +2,9 @@
 
 Environment settings say *where* things are (database, config file, data directory); the TOML file
 says *what* to watch and *whom* to tell. The Hugging Face token is deliberately absent: it is read from
-``HF_TOKEN`` by ``huggingface_hub`` itself and never stored or logged by us.
+``HF_TOKEN`` by ``huggingface_hub`` itself and never stored or logged by us. A git URL's credentials
+(``https://user:TOKEN@host/r.git``) go to git's credential store (``git_credentials``), not the database;
+every secret is masked by ``monitor._redact`` wherever text leaves the process.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".drift-monitor"),
         description="Directory for caches: downloaded snapshots, the demo repository, classifier versions.",
+    )
+    git_credentials: Path | None = Field(
+        default=None,
+        description=(
+            "git credential-store file for the credentials of watched git URLs (default: "
+            "<data_dir>/git-credentials); the database only ever holds the URL without them."
+        ),
     )
     log_json: bool = Field(default=False, description="Write logs as one JSON object per line.")
     log_level: str = Field(default="INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
@@ -194,6 +203,13 @@ def load_config(path: Path | None) -> MonitorConfig:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist (set DRIFT_MONITOR_CONFIG to a TOML file)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory (set DRIFT_MONITOR_CONFIG to a TOML file)") from None
+    except OSError as exc:  # not a directory on the way, permission denied, an I/O error
+        raise ConfigError(
+            f"config file {path} cannot be read: {exc.strerror or exc} "
+            "(set DRIFT_MONITOR_CONFIG to a readable TOML file)"
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

@@ -24,6 +24,8 @@ Hierarchy::
 
 from __future__ import annotations
 
+from monitor._redact import redact
+
 __all__ = [
     "AlertError",
     "AnalysisError",
@@ -44,7 +46,14 @@ __all__ = [
 
 
 class MonitorError(Exception):
-    """Base class: a problem the user can act on, reported without a traceback."""
+    """Base class: a problem the user can act on, reported without a traceback.
+
+    The message is redacted as it is made (``monitor._redact``): an error names a git URL, a channel or a
+    database, and it travels into rows, logs, alerts and JSON output, so it never carries a credential.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(MonitorError):

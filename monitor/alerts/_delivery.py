@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor._logging import log_event
+from monitor._redact import redact
 from monitor.alerts._channels import AlertChannel, AlertMessage
 from monitor.alerts._outbox import severity_at_least
 from monitor.config import AlertsConfig
@@ -240,6 +241,7 @@ def _claim_next(
 
 def _mark(session: Session, delivery_id: int, error: str | None, now: dt.datetime, policy: DeliveryPolicy) -> str:
     """Record the outcome of one attempt and refresh the alert's overall status; returns the new status."""
+    error = redact(error) if error is not None else None  # a channel's own exception may quote its URL
     delivery = session.get(AlertDelivery, delivery_id)
     assert delivery is not None
     if error is None:

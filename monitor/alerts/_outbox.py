@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from monitor._redact import redact, redact_data
 from monitor.db import Alert, WatchedModel, utcnow
 from monitor.errors import AlertError
 
@@ -63,8 +64,8 @@ def raise_alert(
         "severity": severity,
         "dedup_key": dedup_key,
         "model_id": model_id,
-        "title": title,
-        "payload": payload,
+        "title": redact(title),  # titles and payloads quote repo URLs and error texts
+        "payload": redact_data(payload),
         "status": "pending",
         "attempts": 0,
         "created_at": utcnow(),

@@ -70,8 +70,13 @@ _FAMILY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def change_alert_key(event: ChangeEvent) -> str:
-    """The dedup key of a change event's alert (one alert per event)."""
-    return dedup_key("hub", event.model_id, event.from_sha, event.to_sha)
+    """The dedup key of a change event's alert: one alert per event row, whatever the event says.
+
+    The row, not its (from, to) pair, is the identity: a repository gone after being gated at the same
+    head, gone a second time after coming back, or force-pushed back and forth between two revisions
+    records a new event for each transition, and each one is news.
+    """
+    return dedup_key("hub.event", event.id)
 
 
 def run_failed_key(run: Run) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from monitor._redact import redact
 from monitor.errors import MonitorError
 
 __all__ = ["app", "error_line"]
@@ -14,7 +15,7 @@ __all__ = ["app", "error_line"]
 
 def error_line(message: str) -> None:
     """Print one red ``error:`` line on stderr (how every user-facing failure is reported)."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {redact(message)}", err=True, fg=typer.colors.RED)
 
 
 class _MonitorGroup(TyperGroup):

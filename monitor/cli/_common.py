@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+from monitor._redact import redact
 from monitor.config import MonitorConfig, Settings, load_config, load_settings
 from monitor.db import Database, open_database
 
@@ -31,7 +32,7 @@ def database(current: Settings | None = None) -> Database:
 
 def print_json(document: Any) -> None:
     """Print one JSON document on stdout (machine-readable output of ``--json``)."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(redact(json.dumps(document, ensure_ascii=False, default=str)) + "\n")
 
 
 def note_running_service(db: Database) -> None:

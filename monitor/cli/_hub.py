@@ -18,11 +18,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from monitor._redact import redact
 from monitor.cli import _common
 from monitor.cli._app import app, error_line
 from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
-from monitor.hub import is_remote_location, make_webhook_handler, make_webhook_server
+from monitor.hub import (
+    forget_credentials,
+    is_remote_location,
+    make_webhook_handler,
+    make_webhook_server,
+    public_location,
+    store_credentials,
+)
 from monitor.pipeline import PollResult
 
 __all__ = ["watch_app"]
@@ -54,16 +62,24 @@ def _location(repo: str, source: str) -> str:
         try:
             validate_repo_id(repo)
         except HFValidationError:
-            raise typer.BadParameter(f"{repo!r} is not a Hub repository id (expected owner/name)") from None
+            raise typer.BadParameter(f"{redact(repo)!r} is not a Hub repository id (expected owner/name)") from None
         if repo.count("/") != 1:
-            raise typer.BadParameter(f"{repo!r} is not a Hub repository id (expected owner/name)")
+            raise typer.BadParameter(f"{redact(repo)!r} is not a Hub repository id (expected owner/name)")
         return repo
     if is_remote_location(repo):
-        return repo
+        return store_credentials(repo)  # the database keeps the URL without its credentials
     path = Path(repo).expanduser().resolve()
     if not ((path / ".git").exists() or (path / "HEAD").is_file()):
         raise typer.BadParameter(f"{repo} is not a git repository (give a path to one, or a git URL)")
     return str(path)
+
+
+def _candidates(repo: str) -> list[str]:
+    """The ids REPO may be stored under: as given, without URL credentials, or as an absolute path."""
+    candidates = [repo, public_location(repo)]
+    if not is_remote_location(repo) and Path(repo).expanduser().exists():
+        candidates.append(str(Path(repo).expanduser().resolve()))
+    return candidates
 
 
 @watch_app.command("add")
@@ -141,15 +157,15 @@ def watch_list(
 def watch_remove(repo: str = typer.Argument(..., help="The repository as it was added.")) -> None:
     """Stop watching a repository and delete its recorded history (revisions, events, polls, runs)."""
     db = _common.database()
-    candidates = [repo]
-    if not is_remote_location(repo) and Path(repo).expanduser().exists():
-        candidates.append(str(Path(repo).expanduser().resolve()))
+    candidates = _candidates(repo)
     with db.session() as session:
         result = session.execute(sa.delete(WatchedModel).where(WatchedModel.repo_id.in_(candidates)))
         removed = int(getattr(result, "rowcount", 0) or 0)
     if not removed:
-        raise ModelNotFoundError(f"{repo} is not watched (see: drift-monitor watch list)")
-    typer.echo(f"stopped watching {repo}")
+        raise ModelNotFoundError(f"{redact(repo)} is not watched (see: drift-monitor watch list)")
+    if is_remote_location(repo):
+        forget_credentials(repo)
+    typer.echo(f"stopped watching {public_location(repo)}")
 
 
 def _print_result(result: PollResult) -> None:
@@ -186,9 +202,7 @@ def check(
     _common.note_running_service(db)
     ids = sync_watched_models(db, config)
     if model is not None:
-        candidates = [model]
-        if not is_remote_location(model) and Path(model).expanduser().exists():
-            candidates.append(str(Path(model).expanduser().resolve()))
+        candidates = _candidates(model)
         with db.session() as session:
             found = session.scalar(sa.select(WatchedModel.id).where(WatchedModel.repo_id.in_(candidates)))
         if found is None:
@@ -216,9 +230,7 @@ def revisions(
 ) -> None:
     """Show the recorded history of a watched repository: every revision with its change kinds."""
     db = _common.database()
-    candidates = [repo]
-    if not is_remote_location(repo) and Path(repo).expanduser().exists():
-        candidates.append(str(Path(repo).expanduser().resolve()))
+    candidates = _candidates(repo)
     with db.session() as session:
         model = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id.in_(candidates)))
         if model is None:

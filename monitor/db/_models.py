@@ -142,10 +142,13 @@ class Poll(Base):
 
 
 class ChangeEvent(Base):
-    """What changed between two revisions: kinds, whether anybody said so, which files."""
+    """What changed between two revisions: kinds, whether anybody said so, which files.
+
+    One row per transition as it happened: the same (from, to) pair may occur more than once (a
+    force-push back and forth, a repository gone twice), each with its own alert.
+    """
 
     __tablename__ = "change_events"
-    __table_args__ = (UniqueConstraint("model_id", "from_sha", "to_sha"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("watched_models.id", ondelete="CASCADE"), index=True)

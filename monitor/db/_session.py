@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor._redact import redact
 from monitor._resources import bundled_dir
 from monitor.errors import DatabaseError
 
@@ -157,7 +158,5 @@ def _explain(engine: Engine, exc: OperationalError) -> str:
 
 
 def _safe(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable URL>"
+    """A database URL as shown in messages: the one redaction rule, parseable or not."""
+    return redact(url)

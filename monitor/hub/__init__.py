@@ -13,6 +13,13 @@ from monitor.hub._classify import (
     classify_change,
     version_signal,
 )
+from monitor.hub._credentials import (
+    credential_store,
+    forget_credentials,
+    public_location,
+    scrub_stored_credentials,
+    store_credentials,
+)
 from monitor.hub._git import GitSource, checkout_snapshot, is_remote_location
 from monitor.hub._hf import HfSource, download_snapshot, is_commit_sha
 from monitor.hub._manifest import (
@@ -61,7 +68,9 @@ __all__ = [
     "checkout_snapshot",
     "classify_change",
     "compute_fingerprints",
+    "credential_store",
     "download_snapshot",
+    "forget_credentials",
     "is_access_denied",
     "is_commit_sha",
     "is_pickle",
@@ -70,7 +79,10 @@ __all__ = [
     "make_webhook_server",
     "open_source",
     "parse_lfs_pointer",
+    "public_location",
+    "scrub_stored_credentials",
     "snapshot_patterns",
+    "store_credentials",
     "version_signal",
     "wanted_in_snapshot",
 ]

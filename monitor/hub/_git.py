@@ -3,7 +3,8 @@
 A local path is read in place (the demo's repository). A URL is mirrored once into the cache
 (``git clone --mirror``); a quiet poll is one ``git ls-remote``, and the mirror is fetched only when
 the head moved. Files stored with Git LFS are recognised by their pointer and fingerprinted by the
-sha256 the pointer names; other files by their git blob id. git-lfs itself is not needed to poll.
+sha256 the pointer names; other files by their git blob id. git-lfs itself is not needed to poll; a
+checkout (``checkout_snapshot``) smudges LFS files through it, streaming each to disk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -19,8 +21,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from monitor.errors import HubError, ModelNotFoundError
+from monitor.hub._credentials import credential_store, public_location, store_credentials
+from monitor.hub._disk import ensure_free_space
 from monitor.hub._manifest import Commit, FileEntry, Manifest, parse_lfs_pointer, wanted_in_snapshot
 
 __all__ = ["GitSource", "checkout_snapshot", "is_remote_location"]
@@ -34,6 +39,8 @@ _LOG_FORMAT = "--format=%H%x1f%P%x1f%cI%x1f%s%x1e"
 _GONE = ("repository not found", "does not appear to be a git repository", "not found", "no such file or directory")
 _DENIED = ("authentication failed", "permission denied", "403", "401", "could not read username")
 _COMPLETE = ".drift-monitor-complete"
+# One LFS file may be tens of GB: its download gets hours, not the few minutes of a metadata command.
+_SMUDGE_TIMEOUT_S = 6 * 3600.0
 
 
 def is_remote_location(location: str) -> bool:
@@ -46,13 +53,25 @@ class GitSource:
 
     kind = "git"
 
-    def __init__(self, location: str | Path, *, cache_dir: Path | None = None, timeout_s: float = 300.0) -> None:
-        text = str(location)
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        cache_dir: Path | None = None,
+        timeout_s: float = 300.0,
+        credentials: Path | None = None,
+    ) -> None:
+        """``credentials``: git's credential-store file for a URL (default: the monitor's, see ``hub``)."""
+        text = public_location(str(location))
         self.location = text
         self.timeout_s = timeout_s
         self._count = 0
         self.remote = is_remote_location(text)
+        self.credentials: Path | None = None
         if self.remote:
+            self.credentials = credentials or credential_store()
+            if text != str(location):  # credentials in the URL itself: kept in the store, never on this object
+                store_credentials(str(location), self.credentials)
             if cache_dir is None:
                 raise HubError(f"a cache directory is needed to mirror {text}")
             key = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -234,19 +253,54 @@ class GitSource:
         return result.stdout if result.returncode == 0 else None
 
     def _run(
-        self, args: Sequence[str], *, cwd_free: bool = False, input_: bytes | None = None
+        self,
+        args: Sequence[str],
+        *,
+        cwd_free: bool = False,
+        input_: bytes | None = None,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+        smudge: bool = False,
     ) -> subprocess.CompletedProcess[bytes]:
-        command = ["git", *args] if cwd_free else ["git", f"--git-dir={self._git_dir_arg()}", *args]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "LC_ALL": "C"}
+        """Run git; ``stdin``/``stdout`` stream from and to files instead of memory.
+
+        ``GIT_LFS_SKIP_SMUDGE=1`` keeps clones and fetches from downloading LFS content a poll never
+        needs; ``smudge=True`` (the explicit ``git lfs smudge`` of a checkout) runs without it, since
+        with it git-lfs hands the pointer back unchanged.
+        """
+        command = ["git", *self._credential_options()]
+        command += [*args] if cwd_free else [f"--git-dir={self._git_dir_arg()}", *args]
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        if smudge:
+            env.pop("GIT_LFS_SKIP_SMUDGE", None)
+        else:
+            env["GIT_LFS_SKIP_SMUDGE"] = "1"
         self._count += 1
         try:
             return subprocess.run(
-                command, input=input_, capture_output=True, timeout=self.timeout_s, env=env, check=False
+                command,
+                input=input_ if stdin is None else None,
+                stdin=stdin,
+                stdout=stdout if stdout is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=max(self.timeout_s, _SMUDGE_TIMEOUT_S) if smudge else self.timeout_s,
+                env=env,
+                check=False,
             )
         except FileNotFoundError:
             raise HubError("git is not installed (needed for the git source): install git") from None
         except subprocess.TimeoutExpired:
             raise HubError(f"git {args[0]} on {self.location} timed out after {self.timeout_s:.0f}s") from None
+
+    def _credential_options(self) -> list[str]:
+        """``-c`` options that make git read the credential store (none when it does not exist)."""
+        if self.credentials is None or not self.credentials.is_file():
+            return []
+        # Read-only: git asks the helper to "store" what worked and to "erase" what a server refused; the
+        # plain store helper would then rewrite the file or drop a token after one transient 401.
+        store = shlex.quote(str(self.credentials))
+        helper = f'!f() {{ test "$1" = get && git credential-store --file={store} get; }}; f'
+        return ["-c", "credential.helper=", "-c", f"credential.helper={helper}", "-c", "credential.useHttpPath=true"]
 
     def _git_dir_arg(self) -> str:
         """The repository's git directory (``.git`` of a work tree, or the bare/mirror directory)."""
@@ -275,6 +329,10 @@ def checkout_snapshot(repo: str | Path, sha: str, dest: Path, *, allow_pickle: b
     source = GitSource(repo, cache_dir=Path(dest))
     manifest = source.manifest(sha)
     selected = [entry for entry in manifest.files if wanted_in_snapshot(entry.path, allow_pickle=allow_pickle)]
+    # Twice the files: the tar archive (plain files) or git-lfs's object store (LFS files) holds a copy
+    # while the checkout is written.
+    needed = 2 * sum(entry.size for entry in selected)
+    ensure_free_space(needed, Path(dest), what=f"the checkout of {source.location} at {sha[:12]}")
     tmp = Path(dest) / f".{sha}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir(parents=True)
     try:
@@ -302,11 +360,31 @@ def checkout_snapshot(repo: str | Path, sha: str, dest: Path, *, allow_pickle: b
 
 
 def _smudge(source: GitSource, path: Path, entry: FileEntry) -> None:
-    """Replace an LFS pointer by its content through git-lfs (which must then be installed)."""
+    """Replace an LFS pointer by its content through ``git lfs smudge`` (git-lfs must be installed).
+
+    The pointer is git-lfs's stdin and a file beside the target its stdout, so a shard streams from
+    the LFS server (or the local LFS store) to disk without passing through this process's memory; its
+    sha256 is checked in chunks before it replaces the pointer.
+    """
     if shutil.which("git-lfs") is None:
         raise HubError(f"{entry.path} at {source.location} is stored in Git LFS: install git-lfs to check it out")
-    pointer = path.read_bytes()
-    content = source._git("lfs", "smudge", "--", entry.path, input_=pointer)
-    if hashlib.sha256(content).hexdigest() != entry.lfs_sha256:
-        raise HubError(f"{entry.path}: git-lfs returned content that does not match its pointer")
-    path.write_bytes(content)
+    partial = path.with_name(f".{path.name}.lfs-partial")
+    with path.open("rb") as pointer, partial.open("wb") as content:
+        result = source._run(("lfs", "smudge", "--", entry.path), stdin=pointer, stdout=content, smudge=True)
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise HubError(
+            f"git lfs smudge of {entry.path} at {source.location} failed: {lines[-1] if lines else result.returncode}"
+        )
+    digest = hashlib.sha256()
+    with partial.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    if digest.hexdigest() != entry.lfs_sha256:
+        partial.unlink(missing_ok=True)
+        raise HubError(
+            f"{entry.path}: git-lfs returned content that does not match its pointer "
+            "(is the LFS server reachable, and lfs.url right?)"
+        )
+    partial.replace(path)

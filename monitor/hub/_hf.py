@@ -33,6 +33,7 @@ import httpx2
 from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import (
     DisabledRepoError,
+    DryRunError,
     GatedRepoError,
     HfHubHTTPError,
     HFValidationError,
@@ -45,6 +46,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from monitor.errors import HubError, ModelNotFoundError
+from monitor.hub._disk import ensure_free_space
 from monitor.hub._manifest import Commit, FileEntry, Manifest, snapshot_patterns
 
 __all__ = ["HfSource", "download_snapshot", "is_commit_sha"]
@@ -359,12 +361,29 @@ def download_snapshot(
 
     Safetensors, JSON configs, tokenizer files and chat_template.jinja only; never ``*.py`` (the runner
     never sets trust_remote_code); pickle weights (``*.bin``, ``*.pt``, ...) only with ``allow_pickle``.
+    A dry run first sums the sizes of the files not cached yet; a snapshot that does not fit on the
+    cache's disk is refused before a byte is written.
     """
     if not is_commit_sha(sha):
         raise HubError(f"downloads are pinned to a full commit sha; got {sha!r} (poll the model first)")
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     allow, ignore = snapshot_patterns(allow_pickle=allow_pickle)
     with _translated(repo_id, endpoint, f"download of {sha[:12]}", revision=sha):
+        try:
+            plan = snapshot_download(
+                repo_id,
+                revision=sha,
+                cache_dir=str(cache_dir),
+                allow_patterns=allow,
+                ignore_patterns=ignore,
+                endpoint=endpoint,
+                library_name="drift-monitor",
+                dry_run=True,
+            )
+        except DryRunError:
+            plan = []  # the Hub cannot be asked (offline, gated, down): the download below says why, or uses the cache
+        needed = sum(item.file_size or 0 for item in plan if item.will_download)
+        ensure_free_space(needed, cache_dir, what=f"the snapshot of {repo_id} at {sha[:12]}")
         folder = snapshot_download(
             repo_id,
             revision=sha,

@@ -6,7 +6,10 @@ with the standard library and the service can mount it next to its health and me
 
 Answers: 202 poll requested; 200 ignored (a discussion event, another repo type, a ref not watched);
 401 missing or wrong ``X-Webhook-Secret`` (compared in constant time; nothing else is looked at);
-400 a body that is not the Hub's JSON; 404 a repository that is not watched; 405 not a POST.
+400 a body that is not the Hub's JSON, with the reason (``parse_payload``); 404 a repository that is
+not watched; 405 not a POST; 408 a body that did not arrive before the socket timeout. Every connection
+has a socket timeout (``timeout_s``), so a client that stops sending holds a thread for that long at
+most, not forever.
 """
 
 from __future__ import annotations
@@ -15,16 +18,17 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import sqlalchemy as sa
 
-from monitor._wsgi import make_http_server
+from monitor._wsgi import HTTP_TIMEOUT_S, make_http_server
 from monitor.db import Database, WatchedModel
 from monitor.errors import ConfigError
 
-__all__ = ["WebhookApp", "make_webhook_handler", "make_webhook_server"]
+__all__ = ["HubHook", "WebhookApp", "make_webhook_handler", "make_webhook_server", "parse_payload"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,24 +72,21 @@ class WebhookApp:
             return "400 Bad Request", {"error": "bad Content-Length"}
         if length > _MAX_BODY:
             return "413 Payload Too Large", {"error": "payload too large"}
-        raw = environ["wsgi.input"].read(length) if length > 0 else b""
         try:
-            payload = json.loads(raw)
-            repo = payload["repo"]
-            name = repo["name"]
-            if not isinstance(name, str) or not name:
-                raise TypeError("repo.name")
-        except (ValueError, KeyError, TypeError):
-            return "400 Bad Request", {"error": "expected a Hub webhook payload with repo.name"}
-        scope = str((payload.get("event") or {}).get("scope", "")) if isinstance(payload, dict) else ""
+            raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        except OSError:  # the client stopped sending (the socket timed out)
+            return "408 Request Timeout", {"error": "the request body did not arrive in time"}
+        hook = parse_payload(raw)
+        if isinstance(hook, str):
+            return "400 Bad Request", {"error": hook}
+        name, scope, refs = hook.repo, hook.scope, hook.refs
         if scope.startswith("discussion"):
             return "200 OK", {"polled": False, "reason": f"{scope} events do not change revisions"}
-        if str(repo.get("type", "model")) != "model":
+        if hook.repo_type != "model":
             return "200 OK", {"polled": False, "reason": "only model repositories are watched"}
         watched = self._watched_ref(name)
         if watched is None:
             return "404 Not Found", {"error": f"{name} is not watched"}
-        refs = [str(r.get("ref", "")) for r in payload.get("updatedRefs") or [] if isinstance(r, dict)]
         if refs and not any(_same_ref(ref, watched) for ref in refs):
             return "200 OK", {"polled": False, "reason": f"no update to {watched}"}
         logger.info("webhook: poll of %s requested (refs: %s)", name, ", ".join(refs) or "-")
@@ -98,6 +99,53 @@ class WebhookApp:
         return str(ref) if ref is not None else None
 
 
+@dataclass(frozen=True)
+class HubHook:
+    """The parts of a Hub webhook payload the trigger reads."""
+
+    repo: str
+    repo_type: str = "model"
+    scope: str = ""
+    refs: tuple[str, ...] = ()
+
+
+def parse_payload(raw: bytes) -> HubHook | str:
+    """The payload's repository, event scope and updated refs, or why it is not a Hub webhook payload.
+
+    Shape (https://huggingface.co/docs/hub/webhooks): ``{"event": {"action", "scope"}, "repo": {"type",
+    "name", ...}, "updatedRefs": [{"ref", "oldSha", "newSha"}, ...]}``; other keys are ignored.
+    """
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "the body is not JSON"
+    if not isinstance(payload, dict):
+        return "the payload must be a JSON object"
+    repo = payload.get("repo")
+    if not isinstance(repo, dict) or not isinstance(repo.get("name"), str) or not repo["name"]:
+        return "repo.name must be the repository id (a non-empty string)"
+    repo_type = repo.get("type", "model")
+    if not isinstance(repo_type, str):
+        return "repo.type must be a string"
+    event = payload.get("event", {})
+    if event is None:
+        event = {}
+    if not isinstance(event, dict):
+        return "event must be an object with action and scope"
+    scope = event.get("scope", "")
+    if not isinstance(scope, str):
+        return "event.scope must be a string"
+    updated = payload.get("updatedRefs") or []
+    if not isinstance(updated, list):
+        return "updatedRefs must be a list of {ref, oldSha, newSha}"
+    refs = []
+    for item in updated:
+        if not isinstance(item, dict) or not isinstance(item.get("ref"), str):
+            return "every updatedRefs entry must be an object with a string ref"
+        refs.append(item["ref"])
+    return HubHook(repo=repo["name"], repo_type=repo_type, scope=scope, refs=tuple(refs))
+
+
 def _same_ref(updated: str, watched: str) -> bool:
     return updated in (watched, f"refs/heads/{watched}", f"refs/tags/{watched}")
 
@@ -107,6 +155,11 @@ def make_webhook_handler(db: Database, secret: str, trigger: Callable[[str], Non
     return WebhookApp(db, secret, trigger)
 
 
-def make_webhook_server(app: WebhookApp, host: str = "127.0.0.1", port: int = 0) -> WSGIServer:
-    """A threaded standard-library HTTP server for ``app`` (``port`` 0 picks a free port)."""
-    return make_http_server(app, host, port)
+def make_webhook_server(
+    app: WebhookApp, host: str = "127.0.0.1", port: int = 0, *, timeout_s: float = HTTP_TIMEOUT_S
+) -> WSGIServer:
+    """A threaded standard-library HTTP server for ``app`` (``port`` 0 picks a free port).
+
+    ``timeout_s`` is every connection's socket timeout: a slow or stalled client is dropped after it.
+    """
+    return make_http_server(app, host, port, timeout_s=timeout_s)

@@ -36,6 +36,7 @@ from monitor.drift import (
     noise_floor,
 )
 from monitor.errors import ComparisonError, ModelNotFoundError
+from monitor.hub import public_location
 from monitor.pipeline._response_sets import response_set_for_runs
 
 __all__ = [
@@ -221,7 +222,7 @@ def compare_new_revisions(
     model is not configured). A comparison that cannot be made (say, runs not analysed yet) is reported
     as an error line and the others go on. Returns (outcomes, errors).
     """
-    baselines = {m.repo: m.baseline for m in config.models} if config is not None else {}
+    baselines = {public_location(m.repo): m.baseline for m in config.models} if config is not None else {}
     with db.session() as session:
         query = sa.select(WatchedModel.repo_id).order_by(WatchedModel.id)
         if repo_ids is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from monitor._redact import redact
 from monitor.errors import MonitorError
 
 __all__ = ["fault_text"]
@@ -25,5 +26,5 @@ def fault_text(exc: BaseException, logger: logging.Logger, what: str) -> str:
         logger.error("%s: unexpected %s", what, type(exc).__name__, exc_info=exc)
         first = next((line for line in str(exc).splitlines() if line.strip()), "")
         text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    text = " ".join(text.split())
+    text = redact(" ".join(text.split()))  # an OSError or a library's message may quote a URL's credential
     return text if len(text) <= _MAX_CHARS else text[: _MAX_CHARS - 1] + "…"

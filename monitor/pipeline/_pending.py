@@ -22,7 +22,7 @@ from monitor.config import MonitorConfig, WatchedModelConfig
 from monitor.db import ChangeEvent, Database, Revision, Run, RunStatus, WatchedModel, utcnow
 from monitor.engines import EngineSpec
 from monitor.errors import ServiceError
-from monitor.hub import BEHAVIOUR_KINDS
+from monitor.hub import BEHAVIOUR_KINDS, public_location, scrub_stored_credentials, store_credentials
 from monitor.pipeline._compare import pinned_revision
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._endpoint import endpoint_spec
@@ -79,7 +79,7 @@ class PendingRun:
 def model_config_for(model: WatchedModel, config: MonitorConfig) -> WatchedModelConfig:
     """The config entry of a watched model; models added with ``watch add`` get the defaults."""
     for entry in config.models:
-        if entry.repo == model.repo_id:
+        if public_location(entry.repo) == model.repo_id:
             return entry
     return WatchedModelConfig(
         repo=model.repo_id,
@@ -97,13 +97,15 @@ def sync_watched_models(db: Database, config: MonitorConfig) -> list[int]:
     comes back is noticed by its next poll).
     """
     with db.session() as session:
+        scrub_stored_credentials(session)  # rows from before credentials were kept out of the database
         for entry in config.models:
-            row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == entry.repo))
+            repo_id = store_credentials(entry.repo) if entry.source == "git" else entry.repo
+            row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == repo_id))
             if row is None:
-                row = WatchedModel(repo_id=entry.repo)
+                row = WatchedModel(repo_id=repo_id)
                 session.add(row)
             row.ref, row.source, row.expected_identity = entry.ref, entry.source, entry.expect
-            row.settings = entry.model_dump(mode="json")
+            row.settings = {**entry.model_dump(mode="json"), "repo": repo_id}  # credentials stay in the config
         session.flush()
         return list(
             session.scalars(

@@ -127,31 +127,25 @@ def _write_found(
         revision.manifest = item.stored_manifest if item.stored_manifest is not None else item.manifest.to_json()
         revision.fingerprints = item.fingerprints
 
-        event_query = sa.select(ChangeEvent).where(
-            ChangeEvent.model_id == row.id, ChangeEvent.to_sha == item.commit.sha
+        # Always a new event: this range is new since the head last recorded (checked by the caller), so
+        # an event with the same (from, to) is an earlier transition (A -> B -> A -> B), not this one.
+        details = item.change.details()
+        details.update(item.extra)
+        details["fingerprints"] = _fingerprint_diff(known, found, item)
+        event = ChangeEvent(
+            model_id=row.id,
+            from_sha=item.from_sha,
+            to_sha=item.commit.sha,
+            kinds=list(item.change.kinds),
+            silent=item.change.silent,
+            title=item.commit.title,
+            committed_at=committed_at,
+            details=details,
         )
-        event_query = event_query.where(
-            ChangeEvent.from_sha.is_(None) if item.from_sha is None else ChangeEvent.from_sha == item.from_sha
-        )
-        event = session.scalar(event_query)
-        if event is None:
-            details = item.change.details()
-            details.update(item.extra)
-            details["fingerprints"] = _fingerprint_diff(known, found, item)
-            event = ChangeEvent(
-                model_id=row.id,
-                from_sha=item.from_sha,
-                to_sha=item.commit.sha,
-                kinds=list(item.change.kinds),
-                silent=item.change.silent,
-                title=item.commit.title,
-                committed_at=committed_at,
-                details=details,
-            )
-            session.add(event)
-            session.flush()
-            if on_change is not None:
-                on_change(session, row, event)
+        session.add(event)
+        session.flush()
+        if on_change is not None:
+            on_change(session, row, event)
         changes.append(
             ChangeRecord(
                 from_sha=event.from_sha,

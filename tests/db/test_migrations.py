@@ -58,3 +58,38 @@ def test_sqlite_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+
+def test_0003_rekeys_hub_alerts_so_the_sweep_does_not_raise_them_again(db_url: str) -> None:
+    from monitor.db import Alert, ChangeEvent, Database
+    from monitor.pipeline._alerting import raise_pending_alerts
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0003_i17_run_claims")  # the tables' columns are the same before and after 0003_i12
+    db = Database(engine)
+    with db.session() as session:
+        model = WatchedModel(repo_id="org/m")
+        session.add(model)
+        session.flush()
+        event = ChangeEvent(model_id=model.id, from_sha="a", to_sha="b", kinds=["weights_changed"])
+        session.add(event)
+        session.flush()
+        model_id, event_id = model.id, event.id
+        session.add(
+            Alert(
+                kind="hub.weights_changed",
+                severity="medium",
+                dedup_key=f"hub:{model_id}:a:b",  # the key before 0003
+                model_id=model_id,
+                title="t",
+                payload={"change_event_id": event_id},
+            )
+        )
+    upgrade(engine)
+    with db.session() as session:
+        assert session.scalars(sa.select(Alert.dedup_key)).all() == [f"hub.event:{event_id}"]
+        session.add(ChangeEvent(model_id=model_id, from_sha="a", to_sha="b", kinds=["weights_changed"]))
+    # The old event keeps its one alert; the repeated transition (a row of its own now) gets its own.
+    assert raise_pending_alerts(db, poll_failure_threshold=3) == 1
+    db.dispose()

@@ -47,15 +47,24 @@ def lfs_pointer(data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class LFS:
-    """File content stored with Git LFS (the repository holds a pointer; the Hub reports the sha256)."""
+    """File content stored with Git LFS (the repository holds a pointer; the Hub reports the sha256).
+
+    ``listed_size`` is the size the Hub reports instead of the real one (a 50 GB file in a test).
+    """
 
     data: bytes
+    listed_size: int | None = None
 
 
 @dataclass(frozen=True)
 class StoredFile:
     data: bytes
     lfs: bool = False
+    listed_size: int | None = None
+
+    @property
+    def size(self) -> int:
+        return self.listed_size if self.listed_size is not None else len(self.data)
 
     @property
     def blob_id(self) -> str:
@@ -66,9 +75,9 @@ class StoredFile:
         return hashlib.sha256(self.data).hexdigest()
 
     def entry(self, path: str) -> dict[str, Any]:
-        item: dict[str, Any] = {"type": "file", "oid": self.blob_id, "size": len(self.data), "path": path}
+        item: dict[str, Any] = {"type": "file", "oid": self.blob_id, "size": self.size, "path": path}
         if self.lfs:
-            item["lfs"] = {"oid": self.sha256, "size": len(self.data), "pointerSize": len(lfs_pointer(self.data))}
+            item["lfs"] = {"oid": self.sha256, "size": self.size, "pointerSize": len(lfs_pointer(self.data))}
         return item
 
 
@@ -107,7 +116,7 @@ class FakeRepo:
             if content is None:
                 tree.pop(path, None)
             elif isinstance(content, LFS):
-                tree[path] = StoredFile(content.data, lfs=True)
+                tree[path] = StoredFile(content.data, lfs=True, listed_size=content.listed_size)
             else:
                 tree[path] = StoredFile(content)
         self._clock += dt.timedelta(hours=1)
@@ -341,12 +350,12 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
             for name, stored in sorted(commit.files.items()):
                 sibling: dict[str, Any] = {"rfilename": name}
                 if blobs:
-                    sibling["size"] = len(stored.data)
+                    sibling["size"] = stored.size
                     sibling["blobId"] = stored.blob_id
                     if stored.lfs:
                         sibling["lfs"] = {
                             "sha256": stored.sha256,
-                            "size": len(stored.data),
+                            "size": stored.size,
                             "pointerSize": len(lfs_pointer(stored.data)),
                         }
                 siblings.append(sibling)
@@ -458,7 +467,7 @@ def _handler_for(server: HubServer) -> type[BaseHTTPRequestHandler]:
             if stored.lfs:
                 headers["ETag"] = f'"{stored.sha256}"'
                 headers["X-Linked-Etag"] = f'"{stored.sha256}"'
-                headers["X-Linked-Size"] = str(len(stored.data))
+                headers["X-Linked-Size"] = str(stored.size)
             else:
                 headers["ETag"] = f'"{stored.blob_id}"'
             return _Answer(200, stored.data if method == "GET" else b"", headers)

@@ -123,7 +123,9 @@ class GitRemote:
     def _git(self, *args: str) -> str:
         self._tick += 1
         stamp = f"2025-01-20T12:{self._tick // 60:02d}:{self._tick % 60:02d}+00:00"
-        env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        # No system config: Debian's git-lfs registers its filters there, and the scenarios commit LFS
+        # pointers (and plain files) exactly as written, whether or not git-lfs is installed.
+        env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp, "GIT_CONFIG_NOSYSTEM": "1"}
         result = subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, env=env, check=True)
         return result.stdout.strip()
 

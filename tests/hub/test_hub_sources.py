@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -261,18 +262,47 @@ def test_checkout_snapshot(tmp_path: Path) -> None:
         checkout_snapshot(remote.path, "main", tmp_path / "snapshots")
 
 
-@pytest.mark.skipif(shutil.which("git-lfs") is not None, reason="git-lfs installed: pointers would be smudged")
-def test_checkout_snapshot_of_an_lfs_pointer_needs_git_lfs(tmp_path: Path) -> None:
-    remote = GitRemote(tmp_path / "repo")
-    head = remote.commit("initial", base_files())
-    with pytest.raises(HubError, match="install git-lfs"):
-        checkout_snapshot(remote.path, head, tmp_path / "snapshots")
-    assert not (tmp_path / "snapshots" / head).exists()
-
-
 def test_git_is_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     remote = GitRemote(tmp_path / "repo")
     remote.commit("initial", base_files())
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(HubError, match="git is not installed"):
         GitSource(remote.path).head("main")
+
+
+def test_a_snapshot_bigger_than_the_disk_is_refused_before_downloading(hub: HubServer, tmp_path: Path) -> None:
+    remote = HubRemote(hub, tmp_path)
+    huge = 50 * 10**15  # 50 PB listed: more than any test machine's disk
+    head = remote.commit("initial", {**base_files(), "model.safetensors": LFS(b"w" * 100, listed_size=huge)})
+    hub.clear_log()
+    with pytest.raises(HubError) as caught:
+        download_snapshot(remote.repo_id, head, cache_dir=tmp_path / "dl", endpoint=hub.url)
+    message = str(caught.value)
+    numbers = re.search(r"needs (\d+) bytes .* has (\d+) bytes .* free", message)
+    assert numbers is not None and "\n" not in message, message  # one line naming needed and free bytes
+    assert int(numbers[1]) >= huge
+    assert abs(int(numbers[2]) - shutil.disk_usage(tmp_path).free) < 10**9
+    assert not [path for method, path in hub.requests() if method == "GET" and "/resolve/" in path]
+    assert not list((tmp_path / "dl").rglob("model.safetensors"))
+
+
+def test_a_git_checkout_bigger_than_the_disk_is_refused(tmp_path: Path) -> None:
+    remote = GitRemote(tmp_path / "repo")
+    huge = 50 * 10**15
+    pointer = lfs_pointer(b"w" * 100).replace(b"size 100", f"size {huge}".encode())
+    head = remote.commit("huge weights", {**base_files(), "model.safetensors": pointer})
+    with pytest.raises(HubError, match=r"needs \d+ bytes .* has \d+ bytes .* free"):
+        checkout_snapshot(remote.path, head, tmp_path / "checkouts")
+    assert not (tmp_path / "checkouts" / head).exists()
+
+
+@pytest.mark.parametrize(("access", "message"), [("gated403", "access"), ("gone", "not found")])
+def test_a_download_the_hub_refuses_keeps_its_own_error(
+    hub: HubServer, tmp_path: Path, access: str, message: str
+) -> None:
+    remote = HubRemote(hub, tmp_path)
+    head = remote.commit("initial", base_files())
+    hub.repo(remote.repo_id).access = access
+    with pytest.raises((HubError, ModelNotFoundError), match=message) as caught:
+        download_snapshot(remote.repo_id, head, cache_dir=tmp_path / "dl", endpoint=hub.url)
+    assert "dry run" not in str(caught.value).lower()

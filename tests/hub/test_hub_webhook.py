@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -118,6 +119,61 @@ def test_bad_json_unknown_repo_and_ignored_events(
     status, body = served.post(payload(remote.repo_id, refs=["refs/heads/dev"]))
     assert status == 200 and body["polled"] is False
     assert served.calls == [] and polls(sqlite_db) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"event": "x"}, "event must be an object"),
+        ({"event": {"scope": 5}}, "event.scope"),
+        ({"updatedRefs": 5}, "updatedRefs must be a list"),
+        ({"updatedRefs": [5]}, "updatedRefs entry"),
+        ({"updatedRefs": [{"ref": None}]}, "updatedRefs entry"),
+        ({"repo": "x"}, "repo.name"),
+        ({"repo": {"name": 7}}, "repo.name"),
+        ({"repo": {"name": "a/b", "type": ["model"]}}, "repo.type"),
+    ],
+)
+def test_malformed_payloads_with_the_right_secret_are_400_with_a_reason(
+    served: Served, sqlite_db: Database, hub: HubServer, tmp_path: Path, change: dict[str, Any], reason: str
+) -> None:
+    remote = HubRemote(hub, tmp_path)
+    remote.commit("initial", base_files())
+    watch(sqlite_db, remote)
+    status, body = served.post({**payload(remote.repo_id, refs=["refs/heads/main"]), **change})
+    assert status == 400 and reason in body["error"], body
+    assert served.calls == [] and polls(sqlite_db) == []
+    assert served.post([1, 2])[0] == 400
+
+
+def test_a_silent_client_is_dropped_after_the_socket_timeout(sqlite_db: Database) -> None:
+    server = make_webhook_server(make_webhook_handler(sqlite_db, SECRET, lambda repo: None), timeout_s=0.5)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        stalled = []
+        for _ in range(5):  # send half a request line, then nothing
+            client = socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+            client.sendall(b"POST /webhook HTT")
+            stalled.append(client)
+        partial_body = socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+        partial_body.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: " + SECRET.encode()
+            + b"\r\nContent-Length: 100\r\n\r\n{"
+        )
+        started = time.monotonic()
+        for client in stalled:
+            assert client.recv(1024) == b""  # closed by the server (a TimeoutError here: held forever)
+            client.close()
+        answer = partial_body.recv(1024)
+        partial_body.close()
+        assert time.monotonic() - started < 5
+        assert answer.startswith(b"HTTP/1.0 408"), answer  # the body never came: 408, not a held thread
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/healthz", timeout=10) as response:
+            assert response.status == 200  # the port still answers
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_health_and_methods(served: Served) -> None:
