@@ -1,7 +1,7 @@
 """change events are occurrences; hub alerts are keyed by event
 
 Revision ID: 0003_i12_events
-Revises: 0003_i17_run_claims
+Revises: 0003_i15_run_tasks
 Create Date: 2026-12-01 08:50:00
 
 Why (issue 12, "no alert lost"): a change event was unique per (model, from, to) and its alert was
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_i12_events"
-down_revision = "0003_i17_run_claims"
+down_revision = "0003_i15_run_tasks"
 branch_labels = None
 depends_on = None
 

@@ -66,7 +66,7 @@ def test_0003_rekeys_hub_alerts_so_the_sweep_does_not_raise_them_again(db_url: s
     from monitor.pipeline._alerting import raise_pending_alerts
 
     engine = make_engine(db_url)
-    upgrade(engine, "0003_i17_run_claims")  # the tables' columns are the same before and after 0003_i12
+    upgrade(engine, "0003_i15_run_tasks")  # the revision before 0003_i12; its tables match the models
     db = Database(engine)
     with db.session() as session:
         model = WatchedModel(repo_id="org/m")
