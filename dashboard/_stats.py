@@ -1,6 +1,6 @@
 """Small, pure statistics for display: Wilson intervals on rates and a 2-D PCA of embeddings.
 
-They work on the few aggregated rows (k out of n) that dashboard/queries.py returns, never on raw rows.
+They work on the few aggregated rows (k out of n) that dashboard.queries returns, never on raw rows.
 """
 
 from __future__ import annotations

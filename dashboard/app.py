@@ -1,7 +1,7 @@
 """The reviewers' dashboard: what changed, when, how sure we are, and what the model now says.
 
 Run it with ``drift-monitor dashboard`` (it reads DRIFT_MONITOR_DATABASE_URL). It reads the database
-through dashboard/queries.py and writes only two things: alert acknowledgements and reviewer labels.
+through dashboard/queries/ and writes only two things: alert acknowledgements and reviewer labels.
 It never calls the Hub or an engine.
 """
 

@@ -1,4 +1,4 @@
-"""dashboard/queries.py on SQLite and PostgreSQL: the aggregates agree with a row-by-row count."""
+"""dashboard.queries on SQLite and PostgreSQL: the aggregates agree with a row-by-row count."""
 
 from __future__ import annotations
 
