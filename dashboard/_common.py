@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
+from dashboard import _labels, _reviewer
 from dashboard import queries as q
-from monitor.config import load_settings
+from monitor.config import Settings, default_model_name, load_config, load_settings
 from monitor.errors import MonitorError
 
 __all__ = [
@@ -24,12 +27,16 @@ __all__ = [
     "changed_files",
     "choice",
     "fingerprint_cell",
+    "model_names",
     "model_text",
     "require_model",
+    "reviewer",
     "revision_order",
+    "settings",
     "short",
     "sidebar",
     "table",
+    "with_model_names",
 ]
 
 _MODEL_KEY = "model_id"
@@ -43,18 +50,65 @@ class Choice:
     url: str
     model_id: int | None
     repo_id: str | None
+    name: str | None
     expected_identity: str | None
     classifier_version: str | None
 
 
-def database_url() -> str:
-    """The configured database URL (DRIFT_MONITOR_DATABASE_URL); a bad setting stops the page with one line."""
+def settings() -> Settings:
+    """The environment's settings (DRIFT_MONITOR_*); a bad setting stops the page with one line."""
     try:
-        return load_settings().database_url
+        return load_settings()
     except MonitorError as exc:
         st.error(f"error: {exc}")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers informed
+
+
+def database_url() -> str:
+    """The configured database URL (DRIFT_MONITOR_DATABASE_URL)."""
+    return settings().database_url
+
+
+def reviewer() -> _reviewer.Reviewer:
+    """Who is viewing, and whether they may write (see dashboard/_reviewer.py)."""
+    return _reviewer.current_reviewer(settings())
+
+
+@st.cache_data(ttl=q.TTL_S, show_spinner=False)
+def _configured_names(config_path: str | None) -> dict[str, str]:
+    """``name`` per repo from the TOML config; a missing or invalid config leaves the defaults."""
+    if not config_path:
+        return {}
+    try:
+        config = load_config(Path(config_path))
+    except MonitorError:
+        return {}
+    return {entry.repo: entry.name for entry in config.models if entry.name}
+
+
+def model_names(url: str) -> dict[str, str]:
+    """Repository id -> the name people read (the config's ``name``, else the Hub id or the git folder's name)."""
+    frame = _models(url)
+    config = settings().config
+    configured = _configured_names(str(config) if config is not None else None)
+    return {
+        str(repo): configured.get(str(repo)) or default_model_name(str(repo), str(source))
+        for repo, source in zip(frame["repo_id"], frame["source"], strict=True)
+    }
+
+
+def with_model_names(url: str, frame: pd.DataFrame, *, keep_repo: bool = False) -> pd.DataFrame:
+    """``frame`` with a ``model`` column (the name) in place of ``repo_id`` (kept too when asked)."""
+    if "repo_id" not in frame.columns:
+        return frame
+    names = model_names(url)
+    named = frame.copy()
+    position = list(frame.columns).index("repo_id")
+    named.insert(
+        position, "model", [names.get(str(r), str(r)) if isinstance(r, str) else "(no model)" for r in frame["repo_id"]]
+    )
+    return named if keep_repo else named.drop(columns=["repo_id"])
 
 
 def _models(url: str) -> pd.DataFrame:
@@ -72,7 +126,8 @@ def sidebar() -> None:
     frame = _models(url)
     with st.sidebar:
         if not frame.empty:
-            names = dict(zip(frame["id"].astype(int), frame["repo_id"], strict=True))
+            by_repo = model_names(url)
+            names = {int(i): by_repo.get(str(r), str(r)) for i, r in zip(frame["id"], frame["repo_id"], strict=True)}
             st.selectbox("Model", list(names), format_func=lambda i: names.get(i, str(i)), key=_MODEL_KEY)
         versions = q.classifier_versions(url)
         if versions:
@@ -84,6 +139,7 @@ def sidebar() -> None:
             )
         if st.button("Refresh", help=f"Read the database again (figures are cached for {q.TTL_S} s)."):
             q.clear_caches()
+        _reviewer.identity_panel(reviewer())
         st.caption(f"Database: {q.database(url).url}")
 
 
@@ -101,6 +157,7 @@ def choice() -> Choice:
         url=url,
         model_id=int(row["id"].iloc[0]) if not row.empty else None,
         repo_id=repo_id,
+        name=model_names(url).get(repo_id, repo_id) if repo_id is not None else None,
         expected_identity=str(expected) if isinstance(expected, str) and expected else None,
         classifier_version=st.session_state.get(_CLASSIFIER_KEY),
     )
@@ -167,6 +224,13 @@ def model_text(text: Any, *, empty: str = "(empty)") -> None:
     st.code(body if body else empty, language=None, wrap_lines=True)
 
 
-def table(frame: pd.DataFrame | Any, **options: Any) -> None:
-    """A sortable table without the index (cells are plain text, whatever they contain)."""
-    st.dataframe(frame, hide_index=True, width="stretch", **options)
+def table(frame: pd.DataFrame | Styler, *, column_config: dict[str, Any] | None = None, **options: Any) -> None:
+    """A sortable table without the index, every header a human label (dashboard/_labels.py).
+
+    Cells are plain text, whatever they contain; times are shown in the viewer's zone.
+    """
+    data = frame.data if isinstance(frame, Styler) else frame
+    assert isinstance(data, pd.DataFrame)
+    shown = frame if isinstance(frame, Styler) else _labels.in_zone(frame)
+    config = _labels.column_config(data, column_config)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **options)

@@ -28,6 +28,7 @@ __all__ = [
     "ScheduleConfig",
     "Settings",
     "WatchedModelConfig",
+    "default_model_name",
     "load_config",
     "load_settings",
 ]
@@ -59,6 +60,16 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(default=False, description="Write logs as one JSON object per line.")
     log_level: str = Field(default="INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+    dashboard_user_header: str | None = Field(
+        default=None,
+        description="HTTP header a trusted reverse proxy sets to the signed-in reviewer (oauth2-proxy: "
+        "X-Forwarded-Email); the dashboard records it on every acknowledgement and relabel.",
+    )
+    dashboard_unverified_writes: bool = Field(
+        default=False,
+        description="Without a proxy header or st.login, let the dashboard write under a typed name marked "
+        "'(unverified)'; off, the dashboard is read-only.",
+    )
 
 
 class _Strict(BaseModel):
@@ -106,6 +117,11 @@ class WatchedModelConfig(_Strict):
     """One model to watch."""
 
     repo: str = Field(min_length=1)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="What people call the model on the dashboard (default: the Hub id, or a git folder's name).",
+    )
     ref: str = "main"
     source: SourceKind = "hf"
     expect: str | None = Field(default=None, description="The identity the model should claim, e.g. deepseek.")
@@ -185,6 +201,14 @@ class MonitorConfig(_Strict):
                 raise ValueError(f"repo {model.repo!r} is listed twice")
             seen.add(model.repo)
         return models
+
+
+def default_model_name(repo: str, source: str) -> str:
+    """What a watched model is called without a configured ``name``: its Hub id, or a git folder's last part."""
+    if source == "git":
+        last = repo.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".git")
+        return last or repo
+    return repo
 
 
 def load_settings() -> Settings:

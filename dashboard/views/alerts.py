@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import _common
+from dashboard import _common, _reviewer
 from dashboard import queries as q
 from monitor.errors import MonitorError
 
@@ -42,14 +42,7 @@ found = q.alerts(
     open_only=open_only,
 )
 st.caption(f"{len(found)} alerts match (newest first, at most 500).")
-_common.table(
-    found,
-    column_config={
-        "created_at": st.column_config.DatetimeColumn("created"),
-        "acknowledged_at": st.column_config.DatetimeColumn("acknowledged"),
-        "delivered_to": st.column_config.NumberColumn("delivered to", help="channels that delivered it"),
-    },
-)
+_common.table(_common.with_model_names(url, found))
 
 if not found.empty:
     with st.expander("Payload and deliveries"):
@@ -64,6 +57,10 @@ if not found.empty:
         _common.table(deliveries)
 
 st.subheader("Acknowledge")
+reviewer = _common.reviewer()
+if not reviewer.can_write:
+    st.info(reviewer.why_read_only)
+    st.stop()
 open_alerts = found[found["acknowledged_at"].isna()] if not found.empty else found
 if open_alerts.empty:
     st.caption("No open alert in this view.")
@@ -74,12 +71,16 @@ with st.form("acknowledge", clear_on_submit=False):
     alert_id = st.selectbox(
         "Alert", list(titles), key="ack_alert", format_func=lambda i: f"#{i} [{severity_of[i]}] {titles[i]}"
     )
-    by = st.text_input("Your name", key="ack_by", max_chars=100)
+    if reviewer.verified:
+        st.text(f"Acknowledged by: {reviewer.name}")
+        typed = ""
+    else:
+        typed = st.text_input("Your name (unverified)", key="ack_by", max_chars=_reviewer.NAME_MAX - 13)
     comment = st.text_area("Comment", key="ack_comment", placeholder="What you checked, what happens next")
     submitted = st.form_submit_button("Acknowledge", key="ack_submit")
 if submitted:
     try:
-        done = q.acknowledge_alert(url, int(alert_id), by=by, comment=comment)
+        done = q.acknowledge_alert(url, int(alert_id), by=_reviewer.stored_name(reviewer, typed), comment=comment)
     except MonitorError as exc:
         st.error(f"error: {exc}")
     else:

@@ -85,17 +85,10 @@ else:
         ]
         metrics = metrics[[c for c in first if c in metrics] + [c for c in metrics if c not in first]]
         st.caption("Flagged metrics first (significant after correction), then by adjusted p-value.")
-        st.dataframe(
+        _common.table(
             metrics.style.apply(
                 lambda row: ["background-color: #ffe0e0" if row["significant"] else "" for _ in row], axis=1
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "significant": st.column_config.CheckboxColumn("flagged"),
-                "p_value": st.column_config.NumberColumn(format="%.2e"),
-                "p_adjusted": st.column_config.NumberColumn(format="%.2e"),
-            },
+            )
         )
         if {"difference", "ci_low", "ci_high"} <= set(metrics.columns):
             plot = metrics.dropna(subset=["difference"]).assign(

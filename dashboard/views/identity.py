@@ -15,7 +15,7 @@ url = current.url
 st.title("Identity")
 expected = current.expected_identity
 st.caption(
-    f"{current.repo_id}: share of responses whose final answer claims each identity. "
+    f"{current.name}: share of responses whose final answer claims each identity. "
     + (f"Expected identity: {expected} (highlighted)." if expected else "No expected identity is configured.")
 )
 if current.classifier_version is None:
@@ -89,11 +89,8 @@ shown = rates.assign(position=rates["revision"].map(order.index)).sort_values(
     ["position", "k"], ascending=[False, False]
 )[["revision", "label", "k", "n", "rate", "ci_low", "ci_high", "expected"]]
 percent = st.column_config.NumberColumn(format="percent")
-st.dataframe(
-    shown.style.apply(lambda row: ["background-color: #fff3b0" if row["expected"] else "" for _ in row], axis=1),
-    hide_index=True,
-    width="stretch",
-    column_config={"rate": percent, "ci_low": percent, "ci_high": percent, "k": "claims"},
+_common.table(
+    shown.style.apply(lambda row: ["background-color: #fff3b0" if row["expected"] else "" for _ in row], axis=1)
 )
 
 st.subheader("Per probe and per language")

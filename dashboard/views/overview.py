@@ -18,10 +18,10 @@ if models.empty:
     st.stop()
 
 polls = q.poll_summary(url)
-open_alerts = q.open_alerts_by_severity(url)
-verdicts = q.latest_verdicts(url)
+open_alerts = _common.with_model_names(url, q.open_alerts_by_severity(url))
+verdicts = _common.with_model_names(url, q.latest_verdicts(url))
 
-latest = verdicts.drop_duplicates("repo_id", keep="first") if not verdicts.empty else verdicts
+latest = verdicts.drop_duplicates("model", keep="first") if not verdicts.empty else verdicts
 drifting = int(latest["drift"].astype(bool).sum()) if not latest.empty else 0
 failing = int((models["consecutive_poll_failures"] > 0).sum())
 left, middle, middle2, right = st.columns(4)
@@ -31,13 +31,16 @@ middle2.metric("Drifting now (latest verdict)", drifting)
 right.metric("Models whose last poll failed", failing)
 
 st.subheader("Watched models")
-overview = models.merge(polls, how="left", left_on="id", right_on="model_id")
+overview = _common.with_model_names(url, models, keep_repo=True).merge(
+    polls, how="left", left_on="id", right_on="model_id"
+)
 overview["head"] = overview["head_sha"].map(_common.short)
 overview["polls"] = overview["polls"].fillna(0).astype(int)
 overview["failed_polls"] = overview["failed_polls"].fillna(0).astype(int)
 _common.table(
     overview[
         [
+            "model",
             "repo_id",
             "ref",
             "source",
@@ -55,11 +58,6 @@ _common.table(
             "runs",
         ]
     ],
-    column_config={
-        "last_poll_ok": st.column_config.CheckboxColumn("last poll ok"),
-        "head_committed_at": st.column_config.DatetimeColumn("head committed"),
-        "last_poll_at": st.column_config.DatetimeColumn("last poll"),
-    },
 )
 
 st.subheader("Open alerts by severity")
@@ -72,18 +70,18 @@ else:
         .mark_bar()
         .encode(
             x=alt.X("open_alerts:Q", title="open alerts"),
-            y=alt.Y("repo_id:N", title=None),
+            y=alt.Y("model:N", title=None),
             color=alt.Color(
                 "severity:N",
                 sort=severity_order,
                 scale=alt.Scale(domain=severity_order, range=["#d62728", "#ff7f0e", "#7f7f7f"]),
             ),
-            tooltip=["repo_id", "severity", "open_alerts"],
+            tooltip=["model", "severity", alt.Tooltip("open_alerts:Q", title="open alerts")],
         )
     )
     st.altair_chart(chart, width="stretch")
     pivot = open_alerts.pivot_table(
-        index="repo_id", columns="severity", values="open_alerts", aggfunc="sum", fill_value=0
+        index="model", columns="severity", values="open_alerts", aggfunc="sum", fill_value=0
     ).reset_index()
     _common.table(pivot)
 
@@ -99,7 +97,7 @@ else:
     _common.table(
         latest.assign(
             baseline=latest["baseline_sha"].map(_common.short), candidate=latest["candidate_sha"].map(_common.short)
-        )[["repo_id", "baseline", "candidate", "drift", "severity", "created_at"]]
+        )[["model", "baseline", "candidate", "drift", "severity", "created_at"]]
     )
     with st.expander(f"All recent comparisons ({len(shown)})"):
-        _common.table(shown[["id", "repo_id", "baseline", "candidate", "kind", "drift", "severity", "created_at"]])
+        _common.table(shown[["id", "model", "baseline", "candidate", "kind", "drift", "severity", "created_at"]])

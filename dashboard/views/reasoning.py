@@ -16,7 +16,7 @@ current = _common.choice()
 model_id = _common.require_model(current)
 url = current.url
 st.title("Reasoning")
-st.caption(f"{current.repo_id}: how well it solves the reasoning probes, and the shape of what it writes.")
+st.caption(f"{current.name}: how well it solves the reasoning probes, and the shape of what it writes.")
 
 revisions = _common.revision_order(url, model_id)
 order = list(revisions["revision"])
@@ -61,7 +61,7 @@ else:
         accuracy.assign(position=accuracy["revision"].map(order.index)).sort_values("position")[
             ["revision", "k", "n", "rate", "ci_low", "ci_high"]
         ],
-        column_config={"k": "correct", "n": "scored (n)", "rate": percent, "ci_low": percent, "ci_high": percent},
+        column_config={"k": "correct (k)", "n": "scored (n)", "rate": percent, "ci_low": percent, "ci_high": percent},
     )
 
 # --- per-problem differences ---------------------------------------------------------------------------

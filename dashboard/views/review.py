@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from dashboard import _common
+from dashboard import _common, _reviewer
 from dashboard import queries as q
 from monitor.errors import MonitorError
 
@@ -19,7 +19,7 @@ url = current.url
 classifier = current.classifier_version or ""
 st.title("Review")
 st.caption(
-    f"{current.repo_id}: responses with the classifier's label ({classifier or 'none yet'}) and reviewer "
+    f"{current.name}: responses with the classifier's label ({classifier or 'none yet'}) and reviewer "
     "corrections. Corrections are kept apart from the classifier's labels; `drift-monitor classifier train` uses them."
 )
 if _MESSAGE in st.session_state:
@@ -68,8 +68,9 @@ if detail is None or (detail["repo_id"] != current.repo_id and linked is None):
 assert detail is not None
 
 st.subheader(f"Response {int(response_id)}")
+model_name = _common.model_names(url).get(detail["repo_id"], detail["repo_id"])
 st.text(
-    f"model {detail['repo_id']} · revision {_common.short(detail['revision_sha'])} · probe {detail['probe_id']} · "
+    f"model {model_name} · revision {_common.short(detail['revision_sha'])} · probe {detail['probe_id']} · "
     f"sample {detail['sample_index']} · {detail['category']} · finish {detail['finish_reason']} · "
     f"tokens {detail['completion_tokens']} · think {detail['think_state']} · answer language {detail['language']}"
 )
@@ -97,6 +98,10 @@ if not human.empty:
     _common.table(human)
 
 st.subheader("Correct the label")
+reviewer = _common.reviewer()
+if not reviewer.can_write:
+    st.info(reviewer.why_read_only)
+    st.stop()
 choices = q.label_choices(url)
 mine = machine[machine["classifier_version"] == classifier]["label"] if not machine.empty else machine
 now = str(mine.iloc[0]) if len(mine) else None
@@ -104,12 +109,18 @@ with st.form("correct_label"):
     new_label = st.selectbox(
         "Correct label", choices, index=choices.index(now) if now in choices else 0, key="review_new_label"
     )
-    reviewer = st.text_input("Your name", key="review_reviewer", max_chars=100)
+    if reviewer.verified:
+        st.text(f"Corrected by: {reviewer.name}")
+        typed = ""
+    else:
+        typed = st.text_input("Your name (unverified)", key="review_reviewer", max_chars=_reviewer.NAME_MAX - 13)
     comment = st.text_area("Comment", key="review_comment", placeholder="Why the classifier was wrong")
     submitted = st.form_submit_button("Save correction", key="review_submit")
 if submitted:
     try:
-        q.add_reviewer_label(url, int(response_id), label=new_label, reviewer=reviewer, comment=comment)
+        q.add_reviewer_label(
+            url, int(response_id), label=new_label, reviewer=_reviewer.stored_name(reviewer, typed), comment=comment
+        )
     except MonitorError as exc:
         st.error(f"error: {exc}")
     else:

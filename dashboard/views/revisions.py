@@ -12,7 +12,7 @@ from dashboard import queries as q
 current = _common.choice()
 model_id = _common.require_model(current)
 st.title("Revisions")
-st.caption(f"{current.repo_id}: every commit seen, what kind of change it was, and whether anybody said so.")
+st.caption(f"{current.name}: every commit seen, what kind of change it was, and whether anybody said so.")
 
 timeline = q.change_timeline(current.url, model_id)
 if timeline.empty:
@@ -53,7 +53,6 @@ _common.table(
     timeline.assign(kinds=timeline["kinds"].map(", ".join))[
         ["seq", "revision", "when", "title", "kinds", "silent", "tags", "runs", "detected_at"]
     ].sort_values("seq", ascending=False),
-    column_config={"silent": st.column_config.CheckboxColumn("silent")},
 )
 
 st.subheader("Changed files")
@@ -95,4 +94,4 @@ else:
         lambda column: ["background-color: #ffe0e0" if flag else "" for flag in changed[column.name]], axis=0
     )
     st.caption("A cell is shaded where the fingerprint differs from the revision before.")
-    st.dataframe(styled, hide_index=True, width="stretch")
+    _common.table(styled)

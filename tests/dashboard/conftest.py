@@ -1,9 +1,14 @@
-"""Fixtures for the dashboard tests: a filled database, copied per test, and the app's entry script.
+"""Fixtures for the dashboard tests: two filled databases, each copied per test, and the app's entry script.
 
-The issue asks for the real pipeline's output, shared with the end-to-end tests. When a session
-fixture ``pipeline_db`` exists (tests/conftest.py or tests/e2e/conftest.py; a SQLite URL, or an object
-with ``.url``), ``dashboard_db`` copies that database. Until then it copies a database written by
-``tests/dashboard/_fill.py`` through the monitor.db models.
+Two sources, chosen explicitly by each test (never one silently standing in for the other):
+
+- ``dashboard_db``: a copy of the real pipeline's output, the demo replayed end to end (the session
+  fixture ``pipeline_db`` in tests/conftest.py, shared with the end-to-end tests). What a reviewer of
+  the demo sees: one git-folder model, a docs-only commit, a silent chat-template change and a silent
+  weight change, with their runs, comparisons and alerts.
+- ``filled_db``: a copy of the database ``tests/dashboard/_fill.py`` writes through the monitor.db
+  models: two models and shapes the demo does not have (poll failures, reviewer labels, a hostile
+  response, a tokenizer_config.json edit), with a ``FillSummary`` of what it wrote.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 @dataclass(frozen=True)
 class DashboardData:
-    """A private database for one test: its URL, an open handle, and what the filler wrote (if it did)."""
+    """A private database for one test: its URL, an open handle, and what the filler wrote (filled_db only)."""
 
     url: str
     db: Database
@@ -33,7 +38,7 @@ class DashboardData:
 
 
 @pytest.fixture(scope="session")
-def _filled_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FillSummary | None]:
+def _filled_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FillSummary]:
     path = tmp_path_factory.mktemp("dashboard-template") / "template.db"
     db = open_database(f"sqlite:///{path}")
     summary = fill_dashboard_data(db)
@@ -47,22 +52,9 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def _template(request: pytest.FixtureRequest) -> tuple[Path, FillSummary | None]:
-    try:
-        pipeline = request.getfixturevalue("pipeline_db")
-    except pytest.FixtureLookupError:
-        template: tuple[Path, FillSummary | None] = request.getfixturevalue("_filled_template")
-        return template
-    url = pipeline if isinstance(pipeline, str) else str(getattr(pipeline, "url", pipeline))
-    return _sqlite_path(url), None
-
-
-@pytest.fixture
-def dashboard_db(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _private_copy(
+    source: Path, summary: FillSummary | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DashboardData]:
-    """A copy of the filled database for this test alone; DRIFT_MONITOR_DATABASE_URL points at it."""
-    source, summary = _template(request)
     target = tmp_path / "dashboard.db"
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
@@ -74,6 +66,21 @@ def dashboard_db(
     yield DashboardData(url=url, db=db, summary=summary)
     db.dispose()
     queries.dispose_all()
+
+
+@pytest.fixture
+def dashboard_db(pipeline_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashboardData]:
+    """A copy of the demo's database for this test alone; DRIFT_MONITOR_DATABASE_URL points at it."""
+    yield from _private_copy(_sqlite_path(pipeline_db), None, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def filled_db(
+    _filled_template: tuple[Path, FillSummary], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DashboardData]:
+    """A copy of the filler's database for this test alone; DRIFT_MONITOR_DATABASE_URL points at it."""
+    source, summary = _filled_template
+    yield from _private_copy(source, summary, tmp_path, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
