@@ -102,7 +102,8 @@ def change_alert(session: Session, event: ChangeEvent, *, repo_id: str) -> Alert
         "commit_title": event.title,
         "committed_at": event.committed_at.isoformat() if event.committed_at else None,
         "change_event_id": event.id,
-        "details": event.details,
+        # The small files' text stays in the database (the dashboard shows the diff); a message carries the rest.
+        "details": {key: value for key, value in (event.details or {}).items() if key != "file_contents"},
     }
     return raise_alert(
         session,

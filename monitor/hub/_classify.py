@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.hub._manifest import (
+    SMALL_FILES,
     Manifest,
     category,
     chat_template_of,
@@ -28,6 +29,7 @@ __all__ = [
     "BEHAVIOUR_KINDS",
     "SECURITY_KINDS",
     "STATUS_KINDS",
+    "STORED_TEXT_MAX_BYTES",
     "ChangeKinds",
     "classify_change",
     "version_signal",
@@ -52,6 +54,10 @@ BEHAVIOUR_KINDS = frozenset(
 SECURITY_KINDS = frozenset({"remote_code_changed", "pickle_weights_added"})
 # Not revision changes: the repository became unreachable (recorded as events of their own, see the poll).
 STATUS_KINDS = ("repo_gone", "repo_gated")
+
+# The small files' text kept with a change event (``details["file_contents"]``), so a reviewer can read the
+# diff of a chat template or a generation config; larger files are named, not stored.
+STORED_TEXT_MAX_BYTES = 256 * 1024
 
 # "v1", "v1.2", "V3.1-Terminus", "version 2", "release 1.0", "revision 3": a title that names a version.
 _VERSION_IN_TITLE = re.compile(r"(?i)(?<![\w.])v\d+(?:\.\d+)*\b|\b(?:version|release|revision)\s+v?\d+(?:\.\d+)*\b")
@@ -177,6 +183,9 @@ def classify_change(
     if not content_changed and (added or removed or modified):
         kinds.add("docs_only")
     silent = bool(kinds & BEHAVIOUR_KINDS) and signal is None
+    contents = _file_contents([*added, *removed, *modified], set(added), set(removed), old_files, new_files)
+    if contents:
+        notes["file_contents"] = contents
     return ChangeKinds(
         _ordered(kinds),
         silent=silent,
@@ -214,3 +223,42 @@ def _tokenizer_config_kinds(
     if old_rest != new_rest or (unparsable and old_bytes != new_bytes):
         kinds.add("tokenizer_changed")
     return kinds
+
+
+def _text(data: bytes | None) -> tuple[str | None, str | None]:
+    """(text, why not) of one side: None with a reason when it was not read or is too large to keep."""
+    if data is None:
+        return None, "not read"
+    if len(data) > STORED_TEXT_MAX_BYTES:
+        return None, f"{len(data):,} bytes, larger than the {STORED_TEXT_MAX_BYTES // 1024} KiB kept"
+    return data.decode("utf-8", "replace"), None
+
+
+def _file_contents(
+    paths: Iterable[str],
+    added: set[str],
+    removed: set[str],
+    old_files: Mapping[str, bytes | None],
+    new_files: Mapping[str, bytes | None],
+) -> dict[str, dict[str, str | None]]:
+    """Both sides' text of every changed small file (SMALL_FILES), for the dashboard's side-by-side diff.
+
+    A side that does not exist (the file was added or removed) is ``""``; a side that exists but was not
+    read (a gated download, an unreadable old history) or is too large is None, with the reason in
+    ``before_note`` / ``after_note``.
+    """
+    contents: dict[str, dict[str, str | None]] = {}
+    for path in sorted(set(paths)):
+        if path not in SMALL_FILES:
+            continue
+        before, before_note = ("", None) if path in added else _text(old_files.get(path))
+        after, after_note = ("", None) if path in removed else _text(new_files.get(path))
+        if before is None and after is None:
+            continue
+        entry: dict[str, str | None] = {"before": before, "after": after}
+        if before_note:
+            entry["before_note"] = before_note
+        if after_note:
+            entry["after_note"] = after_note
+        contents[path] = entry
+    return contents

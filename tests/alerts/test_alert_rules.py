@@ -45,6 +45,24 @@ def test_change_events_become_one_alert_each_with_security_kinds_high(sqlite_url
     assert made[2] is not None and "silent" in made[2].title and made[2].payload["silent"] is True
 
 
+def test_a_change_alert_carries_the_file_list_but_not_the_files_text(sqlite_url: str) -> None:
+    db, model_id = _db(sqlite_url)
+    details = {
+        "modified": ["chat_template.jinja"],
+        "file_contents": {"chat_template.jinja": {"before": "a" * 5000, "after": "b" * 5000}},
+    }
+    with db.session() as session:
+        event = ChangeEvent(
+            model_id=model_id, from_sha="a" * 40, to_sha="b" * 40, kinds=["chat_template_changed"], details=details
+        )
+        session.add(event)
+        session.flush()
+        alert = change_alert(session, event, repo_id="org/model")
+        assert alert is not None
+        assert alert.payload["details"] == {"modified": ["chat_template.jinja"]}
+        assert "file_contents" in event.details, "the database keeps the text for the dashboard"
+
+
 def test_poll_failed_once_per_streak_after_threshold(sqlite_url: str) -> None:
     db, model_id = _db(sqlite_url)
 

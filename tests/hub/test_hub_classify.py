@@ -242,3 +242,32 @@ def test_snapshot_selection_never_takes_code_and_pickles_only_when_asked() -> No
     assert not wanted_in_snapshot("pytorch_model.bin", allow_pickle=False)
     assert wanted_in_snapshot("pytorch_model.bin", allow_pickle=True)
     assert not wanted_in_snapshot("README.md", allow_pickle=False)
+
+
+def test_changed_small_files_keep_both_sides_text_for_the_diff() -> None:
+    new = {
+        **BASE,
+        "tokenizer_config.json": tokenizer_config(TEMPLATE_R1_FEB),
+        "chat_template.jinja": TEMPLATE_R1_FEB.encode(),
+    }
+    result = change(BASE, new, new_weights=b"weights-v2" * 10)
+    contents = result.details()["file_contents"]
+    # Only the changed small files; the weights and README are never stored.
+    assert set(contents) == {"chat_template.jinja", "tokenizer_config.json"}
+    assert contents["tokenizer_config.json"] == {
+        "before": tokenizer_config(TEMPLATE_R1_JAN).decode(),
+        "after": tokenizer_config(TEMPLATE_R1_FEB).decode(),
+    }
+    assert contents["chat_template.jinja"] == {"before": "", "after": TEMPLATE_R1_FEB}, "added: empty before"
+
+
+def test_a_small_file_too_large_or_unread_is_named_not_stored() -> None:
+    from monitor.hub._classify import STORED_TEXT_MAX_BYTES
+
+    huge = b'{"temperature": 0.7, "pad": "' + b"x" * STORED_TEXT_MAX_BYTES + b'"}'
+    result = change(BASE, {**BASE, "generation_config.json": huge})
+    stored = result.details()["file_contents"]["generation_config.json"]
+    assert stored["before"] == BASE["generation_config.json"].decode()
+    assert stored["after"] is None and "larger than the 256 KiB kept" in str(stored["after_note"])
+    unread = classify_change(manifest(BASE), manifest({**BASE, "config.json": b'{"hidden_size": 65}'}))
+    assert "file_contents" not in unread.details(), "no side read: nothing to show"
