@@ -98,7 +98,10 @@ def run_demo(
     echo(f"config:      {config_path}")
     echo(f"alerts file: {alerts_file}")
     echo("open the dashboard on the demo's data with:")
-    echo(f"    DRIFT_MONITOR_DATABASE_URL={database_url} .venv/bin/drift-monitor dashboard")
+    echo(
+        f"    DRIFT_MONITOR_DATABASE_URL={database_url} DRIFT_MONITOR_CONFIG={config_path} "
+        ".venv/bin/drift-monitor dashboard --allow-unverified-writes"
+    )
     echo("then browse http://127.0.0.1:8501")
     db.dispose()
     return DemoResult(database_url, config_path, alerts_file, revisions, alerts)
@@ -111,6 +114,7 @@ def _write_config(root: Path, repo: Path, alerts_file: Path, options: DemoOption
         f"""# Written by `drift-monitor demo`: the demo repository watched through the git source.
 [[models]]
 repo = "{repo}"
+name = "SmolLM2 demo"           # what the dashboard calls it (default: the folder's name)
 ref = "main"
 source = "git"
 expect = "other"                # SmolLM names itself; anything else it claims is drift

@@ -40,7 +40,7 @@ from dashboard.queries._review import (
     review_count,
     review_page,
 )
-from dashboard.queries._revisions import change_timeline, revision_fingerprints
+from dashboard.queries._revisions import change_timeline, file_sizes, revision_fingerprints
 
 __all__ = [
     "IDENTITY_LABELS",
@@ -61,6 +61,7 @@ __all__ = [
     "dispose_all",
     "embedding_models",
     "embedding_points",
+    "file_sizes",
     "format_by_revision",
     "identity_by_language",
     "identity_by_probe",

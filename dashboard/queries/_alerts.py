@@ -39,9 +39,14 @@ def alerts(
     statuses: tuple[str, ...] = (),
     model_id: int | None = None,
     open_only: bool = False,
+    revision: str | None = None,
     limit: int = 500,
 ) -> pd.DataFrame:
-    """Alerts matching the filters, newest first, with how many channels delivered each."""
+    """Alerts matching the filters, newest first, with how many channels delivered each.
+
+    ``revision`` keeps the alerts about a commit (its change event, a comparison on either side): their
+    dedup keys name the full sha (monitor/alerts/_rules.py).
+    """
     deliveries = (
         sa.select(
             AlertDelivery.alert_id,
@@ -83,6 +88,8 @@ def alerts(
         statement = statement.where(Alert.model_id == model_id)
     if open_only:
         statement = statement.where(Alert.acknowledged_at.is_(None))
+    if revision:
+        statement = statement.where(Alert.dedup_key.contains(revision, autoescape=True))
     return _frame(url, statement)
 
 

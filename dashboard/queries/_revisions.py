@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from dashboard.queries._base import _cached, _frame
+from dashboard.queries._base import _cached, _frame, database
 from monitor.db import (
     ChangeEvent,
     Revision,
     Run,
 )
 
-__all__ = ["change_timeline", "revision_fingerprints"]
+__all__ = ["change_timeline", "file_sizes", "revision_fingerprints"]
 
 
 @_cached
@@ -57,3 +57,19 @@ def revision_fingerprints(url: str, model_id: int) -> pd.DataFrame:
         .order_by(Revision.seq, Revision.committed_at)
     )
     return _frame(url, statement)
+
+
+@_cached
+def file_sizes(url: str, model_id: int, shas: tuple[str, ...]) -> pd.DataFrame:
+    """(sha, path, size in bytes) of every file of the given revisions, from their stored manifests.
+
+    Why the manifests: a change event names the files that changed, the manifests say how large each
+    side is (a weight shard's size is what a reviewer weighs first).
+    """
+    statement = sa.select(Revision.sha, Revision.manifest).where(Revision.model_id == model_id, Revision.sha.in_(shas))
+    rows: list[tuple[str, str, int]] = []
+    with database(url).engine.connect() as connection:
+        for sha, manifest in connection.execute(statement):
+            for item in (manifest or {}).get("files", []):
+                rows.append((str(sha), str(item.get("path")), int(item.get("size") or 0)))
+    return pd.DataFrame(rows, columns=["sha", "path", "size"])

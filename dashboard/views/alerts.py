@@ -32,6 +32,10 @@ kinds = two.multiselect("Kind", sorted(facets["kind"].unique()), key="alerts_kin
 statuses = three.multiselect("Delivery status", sorted(facets["status"].unique()), key="alerts_status")
 scope = four.radio("Models", ["all", "chosen in the sidebar"], key="alerts_scope")
 open_only = st.checkbox("Open only (not acknowledged)", value=True, key="alerts_open_only")
+# From the Revisions page or a bookmark: ?revision=SHA keeps the alerts about that commit.
+revision = str(st.query_params.get("revision") or "") or None
+if revision:
+    st.caption(f"Alerts about revision {revision[:12]} (its change event and comparisons on either side).")
 
 found = q.alerts(
     url,
@@ -40,6 +44,7 @@ found = q.alerts(
     statuses=tuple(statuses),
     model_id=current.model_id if scope != "all" else None,
     open_only=open_only,
+    revision=revision,
 )
 st.caption(f"{len(found)} alerts match (newest first, at most 500).")
 _common.table(_common.with_model_names(url, found))

@@ -27,6 +27,19 @@ if not stored.empty:
     newest = stored.iloc[0]
     if newest["baseline_sha"] in name_of and newest["candidate_sha"] in name_of:
         default_baseline, default_candidate = name_of[newest["baseline_sha"]], name_of[newest["candidate_sha"]]
+# A link from the Revisions page or a bookmark: ?candidate=SHA (and ?baseline=SHA) pick the pair; a
+# candidate alone is compared with its newest stored baseline, else the revision before it.
+wanted = {side: str(st.query_params.get(side) or "") for side in ("baseline", "candidate")}
+linked = {side: next((n for s, n in name_of.items() if v and s.startswith(v)), None) for side, v in wanted.items()}
+if linked["candidate"] is not None:
+    default_candidate = linked["candidate"]
+    pairs = stored[stored["candidate_sha"] == sha_of[default_candidate]] if not stored.empty else stored
+    if linked["baseline"] is not None:
+        default_baseline = linked["baseline"]
+    elif not pairs.empty and pairs.iloc[0]["baseline_sha"] in name_of:
+        default_baseline = name_of[pairs.iloc[0]["baseline_sha"]]
+    else:
+        default_baseline = order[max(0, order.index(default_candidate) - 1)]
 left, right = st.columns(2)
 baseline = left.selectbox("Baseline", order, index=order.index(default_baseline), key="compare_baseline")
 candidate = right.selectbox("Candidate", order, index=order.index(default_candidate), key="compare_candidate")

@@ -6,8 +6,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import _common
+from dashboard import _common, _diff
 from dashboard import queries as q
+from monitor.hub import SMALL_FILES, category
+
+_COLOURS = {"removed": "#ffe0e0", "added": "#e0ffe0", "changed": "#fff3b0"}
 
 current = _common.choice()
 model_id = _common.require_model(current)
@@ -57,22 +60,83 @@ _common.table(
 
 st.subheader("Changed files")
 choices = list(timeline.index)
+# A bookmark or a link from an alert, ?revision=SHA (a prefix will do), opens that revision.
+linked = str(st.query_params.get("revision") or "")
+matches = [i for i in choices if linked and str(timeline.at[i, "sha"]).startswith(linked)]
 picked = st.selectbox(
     "Revision",
     choices,
-    index=len(choices) - 1,
+    index=choices.index(matches[0]) if matches else len(choices) - 1,
     format_func=lambda i: f"{timeline.at[i, 'revision']}  {timeline.at[i, 'title'] or ''}",
     key="revisions_pick",
 )
 row = timeline.loc[picked]
 st.text(f"{row['sha']}  ←  {row['from_sha'] or '(first seen)'}")
-files = _common.changed_files(row["details"])
-if files:
-    _common.table(pd.DataFrame(files, columns=["change", "path"]))
-else:
+details = row["details"] if isinstance(row["details"], dict) else {}
+
+left, right = st.columns(2)
+with left:
+    st.page_link(
+        "views/compare.py",
+        label="Comparison of this revision",
+        icon=":material/compare_arrows:",
+        query_params={"candidate": str(row["sha"])},
+    )
+with right:
+    st.page_link(
+        "views/alerts.py",
+        label="Alerts about this revision",
+        icon=":material/notifications:",
+        query_params={"revision": str(row["sha"])},
+    )
+
+files = pd.DataFrame(_common.changed_files(details), columns=["change", "path"])
+if files.empty:
     st.caption("This change event lists no files.")
+else:
+    sides = (str(row["from_sha"]), str(row["sha"])) if isinstance(row["from_sha"], str) else (str(row["sha"]),)
+    sizes = q.file_sizes(current.url, model_id, sides)
+    size_of = {(sha, path): size for sha, path, size in sizes.itertuples(index=False)}
+    before_sha = sides[0] if len(sides) == 2 else None
+    files["category"] = files["path"].map(category)
+    files["size_before"] = [size_of.get((before_sha, path)) if before_sha else None for path in files["path"]]
+    files["size_after"] = [size_of.get((str(row["sha"]), path)) for path in files["path"]]
+    for column in ("size_before", "size_after"):
+        files[column] = pd.to_numeric(files[column]) / 1_000_000
+    _common.table(files)
+    weights = files[files["category"] == "weights"]
+    if not weights.empty:
+        st.caption(
+            f"Weights: {len(weights)} shard(s) changed, {weights['size_after'].fillna(0).sum():,.1f} MB now "
+            f"(was {weights['size_before'].fillna(0).sum():,.1f} MB)."
+        )
+
+contents = details.get("file_contents") or {}
+if contents:
+    st.subheader("What changed inside the small files")
+for path, sides_text in sorted(contents.items()):
+    before, after = sides_text.get("before"), sides_text.get("after")
+    if before is None or after is None:
+        st.caption(f"{path}: {sides_text.get('before_note') or sides_text.get('after_note') or 'not stored'}.")
+        continue
+    for section in _diff.sections(path, before, after):
+        st.markdown(f"**{section.title}**")
+        diff = _diff.side_by_side(section.before, section.after)
+        _common.table(
+            diff.style.apply(
+                lambda line: [f"background-color: {_COLOURS.get(line['change'], '')}" for _ in line], axis=1
+            ),
+            column_config={
+                "before": st.column_config.TextColumn("before", width="large"),
+                "after": st.column_config.TextColumn("after", width="large"),
+            },
+        )
+        with st.expander(f"{section.title} as a unified diff"):
+            st.code(_diff.unified(section.before, section.after, section.title), language="diff")
+if files.empty is False and not contents and any(files["path"].isin(SMALL_FILES)):
+    st.caption("The text of these files was not kept for this event (polled before the monitor stored it).")
 with st.expander("Raw change details"):
-    st.json(row["details"] if isinstance(row["details"], dict) else {})
+    st.json({key: value for key, value in details.items() if key != "file_contents"})
 
 st.subheader("Fingerprints")
 fingerprints = q.revision_fingerprints(current.url, model_id)

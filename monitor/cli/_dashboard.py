@@ -46,6 +46,9 @@ def streamlit_command(*, host: str, port: int, app_path: Path = DASHBOARD_APP) -
         "false",
         "--client.toolbarMode",
         "viewer",
+        # A viewer sees one clear message, never a traceback; the dashboard logs it (dashboard/app.py).
+        "--client.showErrorDetails",
+        "none",
     ]
 
 
@@ -54,6 +57,19 @@ def dashboard(
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="TCP port to listen on."),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to bind; 127.0.0.1 keeps it local, 0.0.0.0 exposes it to the network."
+    ),
+    user_header: str | None = typer.Option(
+        None,
+        "--user-header",
+        metavar="HEADER",
+        help="Take the reviewer from this header, set by a trusted proxy in front (oauth2-proxy: "
+        "X-Forwarded-Email); sets DRIFT_MONITOR_DASHBOARD_USER_HEADER.",
+    ),
+    allow_unverified_writes: bool = typer.Option(
+        False,
+        "--allow-unverified-writes",
+        help="Without a proxy header or st.login, let anyone who reaches the dashboard acknowledge and relabel "
+        "under a typed name, stored marked '(unverified)'. Off: read-only.",
     ),
 ) -> None:
     """Open the reviewers' dashboard (Streamlit) on the configured database."""
@@ -68,6 +84,10 @@ def dashboard(
     environment = dict(os.environ)
     environment["DRIFT_MONITOR_DATABASE_URL"] = settings.database_url
     environment["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+    if user_header:
+        environment["DRIFT_MONITOR_DASHBOARD_USER_HEADER"] = user_header
+    if allow_unverified_writes:
+        environment["DRIFT_MONITOR_DASHBOARD_UNVERIFIED_WRITES"] = "true"
     root = str(DASHBOARD_APP.parents[1])
     environment["PYTHONPATH"] = os.pathsep.join(p for p in (root, environment.get("PYTHONPATH", "")) if p)
     sys.stdout.flush()

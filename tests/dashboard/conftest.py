@@ -3,7 +3,7 @@
 Two sources, chosen explicitly by each test (never one silently standing in for the other):
 
 - ``dashboard_db``: a copy of the real pipeline's output, the demo replayed end to end (the session
-  fixture ``pipeline_db`` in tests/conftest.py, shared with the end-to-end tests). What a reviewer of
+  fixture ``demo_result`` in tests/conftest.py, shared with the end-to-end tests), with its config. What a reviewer of
   the demo sees: one git-folder model, a docs-only commit, a silent chat-template change and a silent
   weight change, with their runs, comparisons and alerts.
 - ``filled_db``: a copy of the database ``tests/dashboard/_fill.py`` writes through the monitor.db
@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -69,9 +70,13 @@ def _private_copy(
 
 
 @pytest.fixture
-def dashboard_db(pipeline_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashboardData]:
-    """A copy of the demo's database for this test alone; DRIFT_MONITOR_DATABASE_URL points at it."""
-    yield from _private_copy(_sqlite_path(pipeline_db), None, tmp_path, monkeypatch)
+def dashboard_db(demo_result: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashboardData]:
+    """A copy of the demo's database for this test alone, with the demo's config (the model's ``name``).
+
+    DRIFT_MONITOR_DATABASE_URL points at the copy and DRIFT_MONITOR_CONFIG at the demo's TOML.
+    """
+    monkeypatch.setenv("DRIFT_MONITOR_CONFIG", str(demo_result.config_path))
+    yield from _private_copy(_sqlite_path(str(demo_result.database_url)), None, tmp_path, monkeypatch)
 
 
 @pytest.fixture

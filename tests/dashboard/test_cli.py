@@ -25,6 +25,7 @@ def test_streamlit_command_is_headless_local_and_quiet() -> None:
     assert options["--server.port"] == "9999"
     assert options["--server.headless"] == "true"
     assert options["--browser.gatherUsageStats"] == "false"
+    assert options["--client.showErrorDetails"] == "none", "a viewer never sees a traceback"
     assert DASHBOARD_APP.is_file()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter
 
 import pandas as pd
@@ -9,11 +11,27 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from monitor.db import Alert, Label, Response, ResponseAnalysis, ReviewerLabel, Run, WatchedModel
+from monitor.config import default_model_name
+from monitor.db import (
+    Alert,
+    ChangeEvent,
+    Comparison,
+    Label,
+    Response,
+    ResponseAnalysis,
+    ReviewerLabel,
+    Run,
+    WatchedModel,
+)
 from tests.dashboard._fill import HOSTILE_TEXT, add_hostile_response
 from tests.dashboard.conftest import APP, DashboardData
 
 HOSTILE_MARKERS = ("<script>", "[click](")
+FAILED_MESSAGE = (
+    "This page could not be shown: something went wrong while reading the database or drawing the page. "
+    "The details are in the dashboard's log. Press Refresh in the sidebar to try again, or tell whoever "
+    "runs the dashboard."
+)
 
 
 def open_page(page: str, *, query: dict[str, str] | None = None) -> AppTest:
@@ -48,7 +66,15 @@ def _head_repo(data: DashboardData) -> str:
     return sorted(repos, key=str.lower)[0]
 
 
-def test_overview_lists_models_alerts_and_verdicts(dashboard_db: DashboardData) -> None:
+def _event_with(data: DashboardData, kind: str) -> ChangeEvent:
+    with data.db.session() as session:
+        event = session.scalars(sa.select(ChangeEvent).order_by(ChangeEvent.id)).all()
+    found = [e for e in event if kind in (e.kinds or [])]
+    assert found, f"the database has a {kind} event"
+    return found[0]
+
+
+def test_overview_lists_models_by_name_with_alerts_and_verdicts(dashboard_db: DashboardData) -> None:
     at = open_page("overview")
     assert [t.value for t in at.title] == ["Overview"]
     metrics = {m.label: m.value for m in at.metric}
@@ -59,22 +85,67 @@ def test_overview_lists_models_alerts_and_verdicts(dashboard_db: DashboardData) 
     assert metrics["Open alerts"] == str(open_alerts)
     table = _frame_with(at, "expected_identity")
     assert set(table["repo_id"]) == set(models)
+    # The demo's config names its git folder; the path stays in the repository column only.
+    assert list(table["model"]) == ["SmolLM2 demo"]
     assert table["head"].str.len().eq(7).all()
+    assert at.sidebar.selectbox[0].format_func(at.sidebar.selectbox[0].value) == "SmolLM2 demo"
+    verdicts = _frame_with(at, "candidate")
+    assert "repo_id" not in verdicts.columns and set(verdicts["model"]) == {"SmolLM2 demo"}
     assert len(at.get("vega_lite_chart")) >= 1
 
 
-def test_revisions_show_kinds_silent_flags_files_and_fingerprints(dashboard_db: DashboardData) -> None:
+def test_a_model_without_a_configured_name_is_its_hub_id_or_folder(filled_db: DashboardData) -> None:
+    at = open_page("overview")
+    table = _frame_with(at, "expected_identity")
+    assert list(table["model"]) == list(table["repo_id"]), "no config: the Hub id"
+    assert default_model_name("/srv/models/SmolLM2-demo/", "git") == "SmolLM2-demo"
+    assert default_model_name("https://example.org/org/model.git", "git") == "model"
+
+
+def test_the_demo_template_change_is_shown_side_by_side(dashboard_db: DashboardData) -> None:
+    event = _event_with(dashboard_db, "chat_template_changed")
+    at = open_page("revisions", query={"revision": event.to_sha})
+    assert (
+        at.selectbox(key="revisions_pick")
+        .format_func(at.selectbox(key="revisions_pick").value)
+        .endswith("Update chat_template.jinja")
+    )
+    files = _frame_with(at, "path")
+    row = files[files["path"] == "chat_template.jinja"].iloc[0]
+    assert row["change"] == "modified" and row["category"] == "chat_template"
+    assert row["size_after"] > 0 and row["size_before"] > 0
+    diff = _frame_with(at, "after_line")
+    changed = diff[diff["change"] != ""]
+    assert not changed.empty
+    assert changed["after"].str.contains("ChatGPT").any(), "the new default system prompt"
+    assert not changed["before"].str.contains("ChatGPT").any()
+    assert changed["before"].str.contains("SmolLM").any(), "the prompt it replaced"
+    assert any(block.language == "diff" and "+" in block.value and "ChatGPT" in block.value for block in at.code)
+
+
+def test_the_demo_weight_change_lists_its_shards_with_sizes(dashboard_db: DashboardData) -> None:
+    event = _event_with(dashboard_db, "weights_changed")
+    at = open_page("revisions", query={"revision": event.to_sha})
+    files = _frame_with(at, "path")
+    weights = files[files["category"] == "weights"]
+    assert list(weights["path"]) == ["model.safetensors"]
+    assert (weights["size_before"] > 100).all() and (weights["size_after"] > 100).all(), "SmolLM2 is ~270 MB"
+    assert any("1 shard(s) changed" in c.value for c in at.caption)
+
+
+def test_revisions_show_kinds_silent_flags_files_and_fingerprints(filled_db: DashboardData) -> None:
     at = open_page("revisions")
     timeline = _frame_with(at, "kinds")
     silent = timeline[timeline["silent"]]
     assert not silent.empty
     assert all(kinds for kinds in silent["kinds"]), "a silent change always has a kind"
-    if dashboard_db.summary is not None:
-        # The filler's head commit changed the tokenizer files and the chat template, silently.
-        head = timeline.sort_values("seq").iloc[-1]
-        assert "chat_template_changed" in head["kinds"] and head["silent"]
-        files = _frame_with(at, "path")
-        assert {"tokenizer_config.json", "tokenizer.json"} <= set(files["path"])
+    # The filler's head commit changed the tokenizer files and the chat template, silently.
+    head = timeline.sort_values("seq").iloc[-1]
+    assert "chat_template_changed" in head["kinds"] and head["silent"]
+    files = _frame_with(at, "path")
+    assert {"tokenizer_config.json", "tokenizer.json"} <= set(files["path"])
+    # Recorded without the files' text (as a poll before the monitor kept it): said, not hidden.
+    assert any("not kept for this event" in c.value for c in at.caption)
     fingerprints = _frame_with(at, "revision")
     assert len(at.dataframe) >= 3 and not fingerprints.empty
 
@@ -119,11 +190,11 @@ def test_identity_rates_match_the_rows_and_show_n(dashboard_db: DashboardData) -
     assert not _frame_with(at, "language").empty
 
 
-def test_reasoning_accuracy_matches_the_rows(dashboard_db: DashboardData) -> None:
-    repo = _head_repo(dashboard_db)
+def test_reasoning_accuracy_matches_the_rows(filled_db: DashboardData) -> None:
+    repo = _head_repo(filled_db)
     at = open_page("reasoning")
     table = _frame_with(at, "ci_high")
-    with dashboard_db.db.session() as session:
+    with filled_db.db.session() as session:
         rows = session.execute(
             sa.select(Run.revision_sha, ResponseAnalysis.correct)
             .join(Response, Response.run_id == Run.id)
@@ -143,23 +214,63 @@ def test_reasoning_accuracy_matches_the_rows(dashboard_db: DashboardData) -> Non
     assert not _frame_with(at, "truncated_rate").empty
 
 
-def test_compare_puts_flagged_metrics_first_and_draws_the_map(dashboard_db: DashboardData) -> None:
+def _newest_comparison(data: DashboardData) -> Comparison:
+    with data.db.session() as session:
+        newest = session.scalars(
+            sa.select(Comparison).order_by(Comparison.created_at.desc(), Comparison.id.desc())
+        ).first()
+    assert newest is not None
+    return newest
+
+
+def test_compare_shows_the_stored_verdict_flagged_metrics_first_and_the_map(dashboard_db: DashboardData) -> None:
+    newest = _newest_comparison(dashboard_db)
     at = open_page("compare")
     metrics = _frame_with(at, "significant")
     flags = list(metrics["significant"])
     assert flags == sorted(flags, reverse=True), "flagged metrics come first"
     verdict = {m.label: m.value for m in at.metric}
-    assert verdict["Verdict"] in {"DRIFT", "no drift"}
+    # The page defaults to the newest stored comparison and says exactly what it concluded.
+    assert verdict["Verdict"] == ("DRIFT" if newest.drift else "no drift")
+    assert verdict["Severity"] == newest.severity
+    assert verdict["Flagged metrics"] == f"{sum(flags)} of {len(flags)}"
     shifts = _frame_with(at, "label_shift")
     assert shifts["change"].dropna().is_monotonic_decreasing
     assert len(at.code) >= 2, "side-by-side responses are shown as code blocks"
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 2, "report chart and embedding map"
-    if dashboard_db.summary is not None:
-        assert verdict["Verdict"] == "DRIFT" and flags[0]
 
 
-def test_alerts_acknowledge_with_name_and_comment(dashboard_db: DashboardData) -> None:
+def test_compare_of_the_filler_head_is_drift_with_a_flagged_metric(filled_db: DashboardData) -> None:
+    at = open_page("compare")
+    verdict = {m.label: m.value for m in at.metric}
+    assert verdict["Verdict"] == "DRIFT"
+    assert bool(_frame_with(at, "significant")["significant"].iloc[0])
+
+
+def test_a_link_to_a_revision_opens_its_comparison(dashboard_db: DashboardData) -> None:
+    event = _event_with(dashboard_db, "chat_template_changed")
+    at = open_page("compare", query={"candidate": event.to_sha})
+    candidate = str(at.selectbox(key="compare_candidate").value)
+    baseline = str(at.selectbox(key="compare_baseline").value)
+    assert candidate.endswith(event.to_sha[:7])
+    with dashboard_db.db.session() as session:
+        stored = session.scalar(sa.select(Comparison).where(Comparison.candidate_sha == event.to_sha))
+    assert stored is not None and baseline.endswith(stored.baseline_sha[:7]), "its stored baseline"
+
+
+def test_alerts_are_read_only_without_a_reviewer_identity(filled_db: DashboardData) -> None:
+    at = open_page("alerts")
+    assert any("Read-only" in i.value for i in at.info)
+    assert not [s for s in at.selectbox if s.key == "ack_alert"] and not at.text_input
+    assert not [b for b in at.button if b.key == "ack_submit"]
+    assert "Read-only" in [c.value for c in at.sidebar.caption]
+
+
+def test_alerts_acknowledge_under_an_unverified_name_when_allowed(
+    filled_db: DashboardData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFT_MONITOR_DASHBOARD_UNVERIFIED_WRITES", "true")
     at = open_page("alerts")
     open_ids = list(at.selectbox(key="ack_alert").options)
     assert open_ids
@@ -168,24 +279,36 @@ def test_alerts_acknowledge_with_name_and_comment(dashboard_db: DashboardData) -
     at.text_area(key="ack_comment").input("checked the diff; expected")
     at.button(key="ack_submit").click().run()
     assert [e.value for e in at.error] == ["error: give your name to acknowledge an alert"]
-    with dashboard_db.db.session() as session:
+    with filled_db.db.session() as session:
         assert session.get(Alert, target).acknowledged_at is None  # type: ignore[union-attr]
 
     at.text_input(key="ack_by").input("Ada Reviewer")
     at.button(key="ack_submit").click().run()
     assert not at.exception
     assert any(f"#{target} acknowledged" in s.value for s in at.success)
-    with dashboard_db.db.session() as session:
+    with filled_db.db.session() as session:
         alert = session.get(Alert, target)
         assert alert is not None
-        assert alert.acknowledged_by == "Ada Reviewer"
+        assert alert.acknowledged_by == "Ada Reviewer (unverified)", "the record says the name was typed"
         assert alert.ack_comment == "checked the diff; expected"
         assert alert.acknowledged_at is not None
     # The acknowledged alert leaves the open list (the page re-read the database after the write).
     assert str(target) not in [o.split()[0].lstrip("#") for o in at.selectbox(key="ack_alert").options]
 
 
-def test_alerts_filters_narrow_the_table(dashboard_db: DashboardData) -> None:
+def test_alerts_of_one_revision(dashboard_db: DashboardData) -> None:
+    event = _event_with(dashboard_db, "chat_template_changed")
+    at = open_page("alerts", query={"revision": event.to_sha})
+    at.checkbox(key="alerts_open_only").uncheck().run()
+    table = _frame_with(at, "severity")
+    with dashboard_db.db.session() as session:
+        about = session.scalars(sa.select(Alert).where(Alert.dedup_key.contains(event.to_sha))).all()
+        everything = session.scalar(sa.select(sa.func.count()).select_from(Alert))
+    assert sorted(table["id"]) == sorted(a.id for a in about)
+    assert "hub.chat_template_changed" in set(table["kind"]) and len(table) < int(everything or 0)
+
+
+def test_alerts_filters_narrow_the_table(filled_db: DashboardData) -> None:
     at = open_page("alerts")
     at.checkbox(key="alerts_open_only").uncheck().run()
     everything = _frame_with(at, "severity")
@@ -196,8 +319,8 @@ def test_alerts_filters_narrow_the_table(dashboard_db: DashboardData) -> None:
     assert len(narrowed) == int((everything["severity"] == severity).sum()) < len(everything)
 
 
-def test_model_text_is_shown_literally_never_as_markdown_or_html(dashboard_db: DashboardData) -> None:
-    response_id = add_hostile_response(dashboard_db.db)
+def test_model_text_is_shown_literally_never_as_markdown_or_html(filled_db: DashboardData) -> None:
+    response_id = add_hostile_response(filled_db.db)
     at = open_page("review", query={"response": str(response_id)})
     assert at.selectbox(key="review_response").value == response_id
     code = [block.value for block in at.code]
@@ -211,7 +334,16 @@ def test_model_text_is_shown_literally_never_as_markdown_or_html(dashboard_db: D
     assert HOSTILE_TEXT in set(_frame_with(at, "evidence")["evidence"])
 
 
-def test_review_correction_is_stored_as_a_reviewer_label(dashboard_db: DashboardData) -> None:
+def test_review_is_read_only_without_a_reviewer_identity(filled_db: DashboardData) -> None:
+    at = open_page("review")
+    assert any("Read-only" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "review_submit"]
+
+
+def test_review_correction_is_stored_as_a_reviewer_label(
+    filled_db: DashboardData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFT_MONITOR_DASHBOARD_UNVERIFIED_WRITES", "true")
     at = open_page("review")
     response_id = int(str(at.selectbox(key="review_response").value))
     at.selectbox(key="review_new_label").select("qwen")
@@ -219,21 +351,65 @@ def test_review_correction_is_stored_as_a_reviewer_label(dashboard_db: Dashboard
     at.text_area(key="review_comment").input("says Qwen in the answer")
     at.button(key="review_submit").click().run()
     assert not at.exception and not at.error
-    with dashboard_db.db.session() as session:
+    with filled_db.db.session() as session:
         stored = session.scalars(sa.select(ReviewerLabel).where(ReviewerLabel.response_id == response_id)).all()
-    assert [(r.label, r.reviewer, r.comment) for r in stored][-1] == ("qwen", "Grace", "says Qwen in the answer")
+    assert [(r.label, r.reviewer, r.comment) for r in stored][-1] == (
+        "qwen",
+        "Grace (unverified)",
+        "says Qwen in the answer",
+    )
     # The page shows it (newest correction first).
     assert "qwen" in set(_frame_with(at, "comment")["label"])
 
 
-def test_review_filters_by_label(dashboard_db: DashboardData) -> None:
+def test_review_filters_by_label(filled_db: DashboardData) -> None:
     at = open_page("review")
     at.selectbox(key="review_label").select("openai").run()
     table = _frame_with(at, "probe_id")
     assert not table.empty and set(table["label"]) == {"openai"}
 
 
-@pytest.mark.parametrize("page", ["overview", "revisions", "identity", "reasoning", "compare", "alerts", "review"])
+PAGES = ["overview", "revisions", "identity", "reasoning", "compare", "alerts", "review"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_table_header_is_a_label_people_read(filled_db: DashboardData, page: str) -> None:
+    at = open_page(page)
+    assert at.dataframe, f"{page} shows tables"
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        for column in table.value.columns:
+            label = (config.get(str(column)) or {}).get("label")
+            assert label, f"{page}: column {column!r} has no label"
+            assert "_" not in label, f"{page}: {column!r} shown as {label!r}"
+    shown = {
+        (config.get(c) or {}).get("label")
+        for table in at.dataframe
+        for config in [json.loads(table.proto.columns or "{}")]
+        for c in table.value.columns
+    }
+    expected = {"overview": "repository", "identity": "95% CI low", "reasoning": "95% CI high", "alerts": "created"}
+    if page in expected:
+        assert expected[page] in shown, shown
+
+
+def test_a_page_that_fails_shows_one_line_and_logs_the_traceback(
+    filled_db: DashboardData, caplog: pytest.LogCaptureFixture
+) -> None:
+    with filled_db.db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE alert_deliveries"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/alerts.py")
+    with caplog.at_level(logging.ERROR, logger="dashboard"):
+        at.run()
+    assert not at.exception, "no traceback on the page"
+    assert [e.value for e in at.error] == [FAILED_MESSAGE]
+    logged = [r for r in caplog.records if r.name == "dashboard"]
+    assert logged and logged[0].exc_info is not None and "alert_deliveries" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_copes_with_an_empty_database(page: str) -> None:
     # The autouse fixture already points DRIFT_MONITOR_DATABASE_URL at an empty SQLite file.
     at = open_page(page)
