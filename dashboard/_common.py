@@ -27,6 +27,7 @@ __all__ = [
     "changed_files",
     "choice",
     "fingerprint_cell",
+    "human_size",
     "model_names",
     "model_text",
     "require_model",
@@ -179,6 +180,16 @@ def revision_order(url: str, model_id: int) -> pd.DataFrame:
         st.info("No runs for this model yet: the runner has not produced responses to show.")
         st.stop()
     return revisions
+
+
+def human_size(size: Any) -> str:
+    """A byte count as people say it: 5.3 KB, 269.1 MB, 3.9 GB (decimal units, as the Hub shows sizes)."""
+    value = float(size) if size is not None and size == size else 0.0
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
 
 
 def short(sha: Any) -> str:

@@ -58,8 +58,8 @@ _VOCABULARY: dict[str, tuple[str, str, str | None]] = {
     "after_line": ("line", "count", "Line number after the change."),
     "after": ("after", "text", None),
     "path": ("file", "text", None),
-    "size_before": ("size before (MB)", "megabytes", None),
-    "size_after": ("size after (MB)", "megabytes", None),
+    "size_before": ("size before (bytes)", "bytes", None),
+    "size_after": ("size after (bytes)", "bytes", None),
     "label": ("label", "text", None),
     "k": ("claims (k)", "count", "Responses with this label."),
     "n": ("responses (n)", "count", "Responses counted."),
@@ -151,8 +151,8 @@ def _config(name: str, zone: ZoneInfo) -> Any:
         return st.column_config.NumberColumn(label, format="%d", help=hover)
     if kind == "chars":
         return st.column_config.NumberColumn(label, format="%.0f", help=hover)
-    if kind == "megabytes":
-        return st.column_config.NumberColumn(label, format="%.1f", help=hover)
+    if kind == "bytes":
+        return st.column_config.NumberColumn(label, format="localized", help=hover)
     if kind == "ratio":
         return st.column_config.NumberColumn(label, format="%.2f", help=hover)
     if kind == "pvalue":

@@ -104,9 +104,9 @@ def stored_name(reviewer: Reviewer, typed: str = "") -> str:
 def identity_panel(reviewer: Reviewer) -> None:
     """The sidebar's line about the viewer, with the log-in or log-out button where OIDC is configured."""
     if reviewer.source == "proxy":
-        st.caption(f"Reviewer: {reviewer.name} (from the proxy)")
+        st.text(f"Reviewer: {reviewer.name} (from the proxy)")
     elif reviewer.source == "oidc":
-        st.caption(f"Reviewer: {reviewer.name} (signed in)")
+        st.text(f"Reviewer: {reviewer.name} (signed in)")
         if st.button("Log out", key="reviewer_logout"):
             st.logout()
     elif reviewer.source == "unverified":

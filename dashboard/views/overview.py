@@ -83,7 +83,7 @@ else:
     pivot = open_alerts.pivot_table(
         index="model", columns="severity", values="open_alerts", aggfunc="sum", fill_value=0
     ).reset_index()
-    _common.table(pivot)
+    _common.table(pivot[["model", *[s for s in severity_order if s in pivot.columns]]])
 
 st.subheader("Latest verdicts")
 if verdicts.empty:

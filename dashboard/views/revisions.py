@@ -102,13 +102,13 @@ else:
     files["size_before"] = [size_of.get((before_sha, path)) if before_sha else None for path in files["path"]]
     files["size_after"] = [size_of.get((str(row["sha"]), path)) for path in files["path"]]
     for column in ("size_before", "size_after"):
-        files[column] = pd.to_numeric(files[column]) / 1_000_000
+        files[column] = pd.to_numeric(files[column]).astype("Int64")
     _common.table(files)
     weights = files[files["category"] == "weights"]
     if not weights.empty:
         st.caption(
-            f"Weights: {len(weights)} shard(s) changed, {weights['size_after'].fillna(0).sum():,.1f} MB now "
-            f"(was {weights['size_before'].fillna(0).sum():,.1f} MB)."
+            f"Weights: {len(weights)} shard(s) changed, {_common.human_size(weights['size_after'].sum())} now "
+            f"(was {_common.human_size(weights['size_before'].sum())})."
         )
 
 contents = details.get("file_contents") or {}

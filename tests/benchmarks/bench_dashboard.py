@@ -10,10 +10,12 @@ many analyses and identity labels, 20,000 answer embeddings (384-d float32), a c
 pair, polls, change events and 500 alerts; plus a second, small model.
 
 For each page it times what the page runs with its default choices (the sidebar's two reads included),
-uncached (the ``st.cache_data`` wrapper is bypassed), best of three, and next to it a naive per-row ORM
-load of the same figures (every row loaded as an ORM object, then counted in Python) in the same
-process. Target: every page under 1 s on both databases. PostgreSQL gets a scratch database that is
-dropped afterwards.
+uncached (the ``st.cache_data`` wrapper is bypassed), and next to it a naive per-row ORM load of the
+same figures (every row loaded as an ORM object, then counted in Python) in the same process. Both get
+the same treatment: the first call is reported as "cold", then the best of ``--repeats`` warm calls is
+what the speed-up compares (before, the queries were warmed and took the best of three while the naive
+load ran once, cold, which flattered the queries). Target: every page under 1 s on both databases,
+cold or warm. PostgreSQL gets a scratch database that is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -148,7 +150,27 @@ def build(db: Database, *, revisions: int, per_revision: int, seed: int = 1) -> 
                     "title": f"Update {seq}",
                     "committed_at": when,
                     "tags": [],
-                    "manifest": {"files": []},
+                    # A 4-shard checkpoint, its index and the small files (what a 7B model's revision holds).
+                    "manifest": {
+                        "files": [
+                            {
+                                "path": f"model-0000{i}-of-00004.safetensors",
+                                "size": 3_900_000_000 + seq,
+                                "blob_id": _sha(f"b{i}{seq // 5}"),
+                            }
+                            for i in range(1, 5)
+                        ]
+                        + [
+                            {"path": name, "size": 7_000 + seq, "blob_id": _sha(f"{name}{seq}")}
+                            for name in (
+                                "model.safetensors.index.json",
+                                "config.json",
+                                "tokenizer_config.json",
+                                "chat_template.jinja",
+                                "README.md",
+                            )
+                        ]
+                    },
                     "fingerprints": {
                         "weights": _sha(f"w{seq // 5}"),
                         "tokenizer": _sha(f"t{seq // 10}"),
@@ -169,6 +191,12 @@ def build(db: Database, *, revisions: int, per_revision: int, seed: int = 1) -> 
                         "added": [],
                         "removed": [],
                         "modified": ["model.safetensors" if seq % 5 == 0 else "README.md"],
+                        # Both sides of a 6 KB chat template, as a poll keeps them with a template change.
+                        "file_contents": {
+                            "chat_template.jinja": {"before": TEMPLATE * (seq or 1), "after": TEMPLATE * (seq + 1)}
+                        }
+                        if seq % 7 == 3
+                        else {},
                     },
                 }
             )
@@ -364,6 +392,12 @@ def build(db: Database, *, revisions: int, per_revision: int, seed: int = 1) -> 
 # --- the pages' queries, as each page calls them with its defaults ---------------------------------------
 
 
+TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    * 60
+)
+
+
 def _raw(function: Any) -> Callable[..., Any]:
     """The query without its st.cache_data wrapper: every call reaches the database."""
     wrapped: Callable[..., Any] = function.__wrapped__
@@ -387,6 +421,7 @@ def page_queries(url: str, scene: Scene) -> dict[str, Callable[[], None]]:
     def revisions() -> None:
         sidebar()
         _raw(q.change_timeline)(url, m)
+        _raw(q.file_sizes)(url, m, sha2)
         _raw(q.revision_fingerprints)(url, m)
 
     def identity() -> None:
@@ -421,6 +456,7 @@ def page_queries(url: str, scene: Scene) -> dict[str, Callable[[], None]]:
         sidebar()
         _raw(q.alert_facets)(url)
         _raw(q.alerts)(url, open_only=True)
+        _raw(q.alerts)(url, open_only=False, revision=scene.shas[-1])  # a revision's link
         _raw(q.alert_deliveries)(url, 1)
 
     def review() -> None:
@@ -568,13 +604,14 @@ def naive_pages(db: Database, scene: Scene) -> dict[str, Callable[[], None]]:
     }
 
 
-def _best_of(function: Callable[[], None], repeats: int) -> float:
+def _cold_then_best(function: Callable[[], None], repeats: int) -> tuple[float, float]:
+    """(the first call's time, the best of ``repeats`` further calls): one rule for both sides."""
     times = []
-    for _ in range(repeats):
+    for _ in range(1 + repeats):
         started = time.perf_counter()
         function()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return times[0], min(times[1:])
 
 
 @contextmanager
@@ -606,7 +643,7 @@ def main() -> None:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive ORM load")
     args = parser.parse_args()
 
-    results: list[tuple[str, str, float, float | None]] = []
+    results: list[tuple[str, str, float, float, tuple[float, float] | None]] = []
     for backend in args.backends.split(","):
         with _backend(backend) as url:
             db = open_database(url)
@@ -619,26 +656,35 @@ def main() -> None:
             fast = page_queries(url, scene)
             naive = naive_pages(db, scene)
             for page, run in fast.items():
-                run()  # warm the connection pool and the database's cache, as a running dashboard has
-                seconds = _best_of(run, args.repeats)
-                slow = None if args.no_naive else _best_of(naive[page], 1)
-                results.append((backend, page, seconds, slow))
-                print(f"  {page:<10} {seconds * 1000:8.1f} ms" + ("" if slow is None else f"   naive {slow:8.2f} s"))
+                # Both ways get the same treatment (issue 14): the first, cold call is reported on its
+                # own, then the best of the warm repeats (connection pool and the database's cache warm,
+                # as a running dashboard has them) is what is compared.
+                cold, seconds = _cold_then_best(run, args.repeats)
+                slow = None if args.no_naive else _cold_then_best(naive[page], args.repeats)
+                results.append((backend, page, cold, seconds, slow))
+                line = f"  {page:<10} cold {cold * 1000:8.1f} ms  warm {seconds * 1000:8.1f} ms"
+                print(line + ("" if slow is None else f"   naive cold {slow[0]:7.2f} s  warm {slow[1]:7.2f} s"))
             db.dispose()
             q.dispose_all()
 
     print()
     print(
-        f"{args.revisions} revisions x {args.responses:,} responses; page = all its queries, uncached, best of "
-        f"{args.repeats}"
+        f"{args.revisions} revisions x {args.responses:,} responses; page = all its queries, uncached; both ways: "
+        f"the first (cold) call, then the best of {args.repeats} warm calls"
     )
-    print(f"{'database':<11}{'page':<11}{'queries (ms)':>13}{'naive ORM (ms)':>16}{'speed-up':>10}{'< 1 s':>7}")
-    for backend, page, seconds, slow in results:
-        naive_ms = "-" if slow is None else f"{slow * 1000:,.0f}"
-        ratio = "-" if slow is None else f"{slow / seconds:,.0f}x"
-        ok = "yes" if seconds < 1.0 else "NO"
-        print(f"{backend:<11}{page:<11}{seconds * 1000:>13.1f}{naive_ms:>16}{ratio:>10}{ok:>7}")
-    print(f"worst page: {max(r[2] for r in results) * 1000:.0f} ms (target < 1000 ms)")
+    header = f"{'database':<11}{'page':<11}{'cold (ms)':>10}{'warm (ms)':>10}{'naive cold':>12}{'naive warm':>12}"
+    print(header + f"{'speed-up':>10}{'< 1 s':>7}")
+    for backend, page, cold, seconds, slow in results:
+        naive_cold = "-" if slow is None else f"{slow[0] * 1000:,.0f}"
+        naive_warm = "-" if slow is None else f"{slow[1] * 1000:,.0f}"
+        ratio = "-" if slow is None else f"{slow[1] / seconds:,.0f}x"
+        ok = "yes" if max(cold, seconds) < 1.0 else "NO"
+        print(
+            f"{backend:<11}{page:<11}{cold * 1000:>10.1f}{seconds * 1000:>10.1f}{naive_cold:>12}{naive_warm:>12}"
+            f"{ratio:>10}{ok:>7}"
+        )
+    print(f"worst page: {max(max(r[2], r[3]) for r in results) * 1000:.0f} ms, cold or warm (target < 1000 ms)")
+    print("speed-up: naive warm / queries warm (the same treatment on both sides)")
 
 
 if __name__ == "__main__":

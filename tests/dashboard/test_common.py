@@ -28,3 +28,14 @@ def test_fingerprint_cells_change_when_the_fingerprint_does() -> None:
     assert _common.fingerprint_cell(None) == "" and _common.fingerprint_cell([]) == "none"
     one = _common.fingerprint_cell({"a.safetensors": "1"})
     assert one.startswith("1 · ") and one != _common.fingerprint_cell({"a.safetensors": "2"})
+
+
+def test_sizes_read_as_people_say_them() -> None:
+    assert [_common.human_size(n) for n in (0, 999, 5_300, 269_060_000, 3_900_000_000, 12_000_000_000_000)] == [
+        "0 bytes",
+        "999 bytes",
+        "5.3 KB",
+        "269.1 MB",
+        "3.9 GB",
+        "12,000.0 GB",
+    ]

@@ -129,8 +129,8 @@ def test_the_demo_weight_change_lists_its_shards_with_sizes(dashboard_db: Dashbo
     files = _frame_with(at, "path")
     weights = files[files["category"] == "weights"]
     assert list(weights["path"]) == ["model.safetensors"]
-    assert (weights["size_before"] > 100).all() and (weights["size_after"] > 100).all(), "SmolLM2 is ~270 MB"
-    assert any("1 shard(s) changed" in c.value for c in at.caption)
+    assert (weights["size_before"] > 100_000_000).all() and (weights["size_after"] > 100_000_000).all(), "~270 MB"
+    assert any("1 shard(s) changed" in c.value and " MB now (was " in c.value for c in at.caption)
 
 
 def test_revisions_show_kinds_silent_flags_files_and_fingerprints(filled_db: DashboardData) -> None:
