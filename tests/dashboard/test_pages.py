@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -34,11 +35,24 @@ FAILED_MESSAGE = (
 )
 
 
-def open_page(page: str, *, query: dict[str, str] | None = None) -> AppTest:
-    """Run the app, switch to ``page`` and check nothing raised."""
+def open_page(
+    page: str,
+    *,
+    query: dict[str, str] | None = None,
+    secrets: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+) -> AppTest:
+    """Run the app, switch to ``page`` and check nothing raised (secrets, st.user and st.context seeded)."""
     at = AppTest.from_file(str(APP), default_timeout=60)
     if query:
         at.query_params.update(query)
+    if secrets:
+        at.secrets.update(secrets)
+    if user is not None:
+        at.user = user
+    if context:
+        at.context = context
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if page != "overview":
@@ -360,6 +374,50 @@ def test_review_correction_is_stored_as_a_reviewer_label(
     )
     # The page shows it (newest correction first).
     assert "qwen" in set(_frame_with(at, "comment")["label"])
+
+
+OIDC = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "dashboard",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example.org/.well-known/openid-configuration",
+    }
+}
+
+
+def test_with_st_login_configured_a_signed_in_reviewer_is_recorded(filled_db: DashboardData) -> None:
+    at = open_page("review", secrets=OIDC, user={"is_logged_in": True, "email": "grace@example.org"})
+    assert "Reviewer: grace@example.org (signed in)" in [t.value for t in at.sidebar.text]
+    response_id = int(str(at.selectbox(key="review_response").value))
+    at.selectbox(key="review_new_label").select("qwen")
+    at.button(key="review_submit").click().run()
+    assert not at.exception and not at.error
+    with filled_db.db.session() as session:
+        stored = session.scalars(sa.select(ReviewerLabel).where(ReviewerLabel.response_id == response_id)).all()
+    assert stored[-1].reviewer == "grace@example.org", "the identity provider's e-mail, nothing typed"
+
+
+def test_with_st_login_configured_a_visitor_is_read_only_until_logged_in(filled_db: DashboardData) -> None:
+    at = open_page("alerts", secrets=OIDC, user={"is_logged_in": False})
+    assert [i.value for i in at.info] == ["Read-only until you log in."]
+    assert [b.label for b in at.sidebar.button if b.key == "reviewer_login"] == ["Log in"]
+    assert not [b for b in at.button if b.key == "ack_submit"]
+
+
+def test_times_are_shown_in_the_viewers_zone_with_utc_named(filled_db: DashboardData) -> None:
+    at = open_page("alerts", context={"timezone": "Asia/Tokyo"})
+    config = json.loads(_table_proto(at, "created_at").columns)["created_at"]
+    assert config["label"] == "created"
+    assert config["type_config"]["timezone"] == "Asia/Tokyo"
+    assert "Asia/Tokyo (UTC+09:00); stored in UTC" in config["help"]
+
+
+def _table_proto(at: AppTest, column: str) -> Any:
+    found = [df.proto for df in at.dataframe if column in df.value.columns]
+    assert found, f"no table with a {column!r} column"
+    return found[0]
 
 
 def test_review_filters_by_label(filled_db: DashboardData) -> None:
