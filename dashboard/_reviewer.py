@@ -41,6 +41,7 @@ class Reviewer:
     source: Source
     name: str | None = None
     why_read_only: str = ""
+    can_log_in: bool = False
 
     @property
     def can_write(self) -> bool:
@@ -76,7 +77,7 @@ def current_reviewer(settings: Settings) -> Reviewer:
             who = st.user.get("email") or st.user.get("name") or st.user.get("sub")
             if who:
                 return Reviewer("oidc", str(who)[:NAME_MAX])
-        return Reviewer("none", why_read_only="Read-only until you log in.")
+        return Reviewer("none", why_read_only="Read-only until you log in.", can_log_in=True)
     if settings.dashboard_unverified_writes:
         return Reviewer("unverified")
     return Reviewer(
@@ -112,6 +113,6 @@ def identity_panel(reviewer: Reviewer) -> None:
     elif reviewer.source == "unverified":
         st.caption("Writes allowed under a typed, unverified name (--allow-unverified-writes).")
     else:
-        if _oidc_configured() and st.button("Log in", key="reviewer_login"):
+        if reviewer.can_log_in and st.button("Log in", key="reviewer_login"):
             st.login()
         st.caption("Read-only")

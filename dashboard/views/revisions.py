@@ -37,15 +37,25 @@ right.metric("Revisions with runs", int((timeline["runs"] > 0).sum()))
 
 points = timeline.explode("kinds").assign(kind=lambda frame: frame["kinds"].fillna("(no event)"))
 points["flag"] = points["silent"].map({True: "silent", False: "announced"})
+# The chart draws in the browser's zone; hovering a point gives UTC as well.
+points["when_utc"] = pd.to_datetime(points["when"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC")
 chart = (
-    alt.Chart(points[["when", "kind", "flag", "revision", "title", "runs"]])
+    alt.Chart(points[["when", "when_utc", "kind", "flag", "revision", "title", "runs"]])
     .mark_point(filled=True, size=140)
     .encode(
         x=alt.X("when:T", title="committed"),
         y=alt.Y("kind:N", title="change kind"),
         color=alt.Color("flag:N", scale=alt.Scale(domain=["silent", "announced"], range=["#d62728", "#1f77b4"])),
         shape=alt.Shape("flag:N", scale=alt.Scale(domain=["silent", "announced"], range=["triangle-up", "circle"])),
-        tooltip=["revision", "title", "kind", "flag", "when:T", "runs"],
+        tooltip=[
+            "revision",
+            "title",
+            "kind",
+            "flag",
+            alt.Tooltip("when:T", title="committed (your time)", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("when_utc:N", title="committed (UTC)"),
+            "runs",
+        ],
     )
 )
 rules = alt.Chart(points[["when"]].drop_duplicates()).mark_rule(color="#dddddd").encode(x="when:T")
