@@ -1,4 +1,4 @@
-"""Small, pure statistics for display: Wilson intervals on rates and a 2-D PCA of embeddings.
+"""Small, pure statistics for display: rates with Wilson intervals (monitor.drift's) and a 2-D PCA.
 
 They work on the few aggregated rows (k out of n) that dashboard.queries returns, never on raw rows.
 """
@@ -8,30 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["add_rate", "complete_labels", "pca_2d", "probe_shifts", "vectors", "wilson"]
+from monitor.drift import wilson_bounds
 
-Z_95 = 1.959963984540054
-
-
-def wilson(k: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of k successes in n trials (vectorised); NaN where n is 0.
-
-    Why Wilson: it stays inside [0, 1] and is honest at small n and rates near 0 or 1, where the
-    textbook normal interval collapses to a width of zero (0 of 12 claims is not "certainly 0%").
-    """
-    k_arr = np.asarray(k, dtype=float)
-    n_arr = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k_arr / n_arr
-        denominator = 1 + z**2 / n_arr
-        centre = (p + z**2 / (2 * n_arr)) / denominator
-        half = z * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2)) / denominator
-    lo = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    hi = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return lo, hi
+__all__ = ["add_rate", "complete_labels", "pca_2d", "probe_shifts", "vectors"]
 
 
 def add_rate(frame: pd.DataFrame, k: str = "k", n: str = "n", prefix: str = "") -> pd.DataFrame:
@@ -39,7 +20,7 @@ def add_rate(frame: pd.DataFrame, k: str = "k", n: str = "n", prefix: str = "") 
     out = frame.copy()
     counts = out[k].astype(float)
     totals = out[n].astype(float)
-    lo, hi = wilson(counts, totals)
+    lo, hi = wilson_bounds(counts, totals)  # the drift report's formula: one home for Wilson intervals
     with np.errstate(divide="ignore", invalid="ignore"):
         out[f"{prefix}rate"] = np.where(totals > 0, counts / totals, np.nan)
     out[f"{prefix}ci_low"] = lo

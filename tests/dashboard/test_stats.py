@@ -7,19 +7,22 @@ import pandas as pd
 import pytest
 
 from dashboard import _stats
+from monitor.drift import wilson_bounds
 
 
-def test_wilson_matches_published_values() -> None:
-    # Reference values: Newcombe (1998), Table I, and the closed form at k = 0.
-    lo, hi = _stats.wilson([0, 5, 81], [10, 10, 263])
+def test_rates_carry_wilson_intervals_with_published_values() -> None:
+    # Reference values: Newcombe (1998), Table I, and the closed form at k = 0 (the drift report's formula).
+    rates = _stats.add_rate(pd.DataFrame({"k": [0, 5, 81], "n": [10, 10, 263]}))
+    lo, hi = rates["ci_low"].tolist(), rates["ci_high"].tolist()
     assert lo[0] == pytest.approx(0.0, abs=1e-12) and hi[0] == pytest.approx(0.2775, abs=1e-4)
     assert (lo[1], hi[1]) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
     assert (lo[2], hi[2]) == (pytest.approx(0.2553, abs=1e-4), pytest.approx(0.3662, abs=1e-4))
+    assert (lo, hi) == tuple(list(side) for side in wilson_bounds([0, 5, 81], [10, 10, 263]))
 
 
-def test_wilson_of_nothing_is_unknown_not_zero() -> None:
-    lo, hi = _stats.wilson([0], [0])
-    assert np.isnan(lo[0]) and np.isnan(hi[0])
+def test_a_rate_of_nothing_is_unknown_not_zero() -> None:
+    rates = _stats.add_rate(pd.DataFrame({"k": [0], "n": [0]}))
+    assert rates[["rate", "ci_low", "ci_high"]].isna().all(axis=None)
 
 
 def test_add_rate_keeps_k_and_n() -> None:
