@@ -99,6 +99,11 @@ def test_chat_template_only(database: Database, make_remote: MakeRemote, kind: s
     assert before.fingerprints["chat_template"] != after.fingerprints["chat_template"]
     assert before.fingerprints["tokenizer_config"] == after.fingerprints["tokenizer_config"]
     assert before.fingerprints["weights"] == after.fingerprints["weights"]
+    # Both sides' text is kept with the event, so the dashboard can show the diff without the Hub.
+    stored = events(database)[-1].details["file_contents"]
+    assert set(stored) == {"tokenizer_config.json"}
+    assert stored["tokenizer_config.json"]["before"] == tokenizer_config().decode()
+    assert stored["tokenizer_config.json"]["after"] == tokenizer_config(TEMPLATE_R1_FEB).decode()
 
 
 @pytest.mark.parametrize("kind", KINDS)
