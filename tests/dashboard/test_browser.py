@@ -231,9 +231,12 @@ def test_the_demo_template_change_reads_as_a_diff(dashboard_db: DashboardData, t
         page.goto(f"{base}/overview")
         _settle(page, "Overview")
         # Tables draw on a canvas; their cells and headers are also in the page as an accessible grid.
-        page.get_by_role("gridcell", name="SmolLM2 demo").first.wait_for(state="attached", timeout=30_000)
-        headers = page.get_by_role("columnheader").all_inner_texts()
-        assert {"model", "repository", "expected identity", "last poll"} <= {h.strip() for h in headers}, headers
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        grid.get_by_role("gridcell", name="SmolLM2 demo", include_hidden=True).first.wait_for(
+            state="attached", timeout=30_000
+        )
+        headers = grid.get_by_role("columnheader", include_hidden=True).all_text_contents()
+        assert {"model", "repository", "expected identity", "head commit"} <= {h.strip() for h in headers}, headers
         assert not [h for h in headers if "_" in h], headers
         _shot(page, tmp_path, "overview-names-and-labels.png")
 
@@ -241,7 +244,7 @@ def test_the_demo_template_change_reads_as_a_diff(dashboard_db: DashboardData, t
         _settle(page, "Revisions")
         page.get_by_text("What changed inside the small files").wait_for(timeout=30_000)
         page.locator('[data-testid="stMarkdown"]').filter(has_text="chat_template.jinja").first.wait_for(timeout=30_000)
-        changed = page.get_by_role("gridcell", name="changed")
+        changed = page.get_by_role("gridcell", name="changed", include_hidden=True)
         assert changed.count() >= 1, "the diff grid marks the changed lines"
         page.get_by_text("Comparison of this revision").wait_for(timeout=30_000)
         page.get_by_text("chat_template.jinja as a unified diff").click()
