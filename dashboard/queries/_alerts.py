@@ -11,6 +11,7 @@ from dashboard.queries._base import _cached, _count_true, _frame, clear_caches, 
 from monitor.db import (
     Alert,
     AlertDelivery,
+    ChangeEvent,
     WatchedModel,
     utcnow,
 )
@@ -44,8 +45,8 @@ def alerts(
 ) -> pd.DataFrame:
     """Alerts matching the filters, newest first, with how many channels delivered each.
 
-    ``revision`` keeps the alerts about a commit (its change event, a comparison on either side): their
-    dedup keys name the full sha (monitor/alerts/_rules.py).
+    ``revision`` keeps the alerts about a commit: its change events' alerts (keyed by the event, see
+    ``change_alert_key``) and those whose dedup key names the sha (a comparison on either side, a run).
     """
     deliveries = (
         sa.select(
@@ -89,7 +90,9 @@ def alerts(
     if open_only:
         statement = statement.where(Alert.acknowledged_at.is_(None))
     if revision:
-        statement = statement.where(Alert.dedup_key.contains(revision, autoescape=True))
+        statement = statement.where(
+            sa.or_(Alert.dedup_key.contains(revision, autoescape=True), Alert.dedup_key.in_(_event_keys(url, revision)))
+        )
     return _frame(url, statement)
 
 
@@ -128,3 +131,12 @@ def acknowledge_alert(url: str, alert_id: int, *, by: str, comment: str | None) 
         changed = session.execute(statement).rowcount  # type: ignore[attr-defined]
     clear_caches()
     return bool(changed)
+
+
+def _event_keys(url: str, sha: str) -> list[str]:
+    """Dedup keys of the alerts raised for the change events that reached ``sha`` (the alert rules' own key)."""
+    from monitor.alerts import change_alert_key  # the one home of the rule; imported where it is needed
+
+    with database(url).session() as session:
+        events = session.scalars(sa.select(ChangeEvent).where(ChangeEvent.to_sha == sha)).all()
+        return [change_alert_key(event) for event in events]
