@@ -162,6 +162,7 @@ def test_every_page_is_a_bookmark_read_only_by_default(filled_db: DashboardData,
         page.goto(f"{base}/review?response={hostile_id}")
         _settle(page, "Review")
         code_blocks = page.locator('[data-testid="stCode"]').filter(has_text=HOSTILE_TEXT)
+        code_blocks.nth(1).wait_for(timeout=60_000)  # drawn after the title under load
         assert code_blocks.count() >= 2, "raw response and final answer, as code blocks"
         assert code_blocks.first.is_visible()
         assert HOSTILE_TEXT in code_blocks.first.inner_text()
