@@ -13,7 +13,6 @@ from monitor.db import (
     AlertDelivery,
     ChangeEvent,
     WatchedModel,
-    utcnow,
 )
 from monitor.errors import InputError
 
@@ -118,19 +117,23 @@ def alert_deliveries(url: str, alert_id: int) -> tuple[dict[str, Any], pd.DataFr
 
 
 def acknowledge_alert(url: str, alert_id: int, *, by: str, comment: str | None) -> bool:
-    """Record who acknowledged an alert, when and why; False when it was already acknowledged."""
-    by = by.strip()
-    if not by:
+    """Record who acknowledged an alert, when and why; False when it was already acknowledged or is gone.
+
+    The rule is `monitor.alerts.acknowledge`, the one `alerts ack` uses, so the two cannot differ.
+    """
+    from monitor.alerts import acknowledge
+    from monitor.errors import AlertError
+
+    if not by.strip():
         raise InputError("give your name to acknowledge an alert")
-    statement = (
-        sa.update(Alert)
-        .where(Alert.id == alert_id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_by=by[:100], acknowledged_at=utcnow(), ack_comment=(comment or "").strip() or None)
-    )
-    with database(url).session() as session:
-        changed = session.execute(statement).rowcount  # type: ignore[attr-defined]
-    clear_caches()
-    return bool(changed)
+    try:
+        with database(url).session() as session:
+            acknowledge(session, alert_id, by=by, comment=comment)
+    except AlertError:
+        return False
+    finally:
+        clear_caches()
+    return True
 
 
 def _event_keys(url: str, sha: str) -> list[str]:

@@ -110,7 +110,7 @@ def acknowledge(session: Session, alert_id: int, *, by: str, comment: str | None
             f"alert {alert_id} was already acknowledged by {alert.acknowledged_by} at "
             f"{alert.acknowledged_at.isoformat(timespec='seconds')}"
         )
-    alert.acknowledged_by = by.strip()
+    alert.acknowledged_by = by.strip()[:100]  # the column's width
     alert.acknowledged_at = utcnow()
-    alert.ack_comment = comment
+    alert.ack_comment = (comment or "").strip() or None
     return alert
