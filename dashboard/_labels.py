@@ -120,6 +120,16 @@ _VOCABULARY: dict[str, tuple[str, str, str | None]] = {
     "config": ("model config", "text", None),
     "remote_code": ("remote code", "text", None),
     "pickle_files": ("pickle weights", "text", None),
+    "run_id": ("run", "text", None),
+    "suite": ("suite", "text", None),
+    "engine": ("engine", "text", None),
+    "started_at": ("started", "time", None),
+    "stored": ("answers stored", "count", None),
+    "expected_responses": ("answers expected", "count", None),
+    "tasks_queued": ("tasks queued", "count", "Ray shards waiting for a worker (or to be retried)."),
+    "tasks_running": ("tasks running", "count", None),
+    "tasks_done": ("tasks done", "count", None),
+    "where": ("where", "text", "The Ray node of the run's tasks, else the local device."),
 }
 
 

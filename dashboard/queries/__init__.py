@@ -29,7 +29,7 @@ from dashboard.queries._compare import (
     probe_responses,
 )
 from dashboard.queries._identity import identity_by_language, identity_by_probe, identity_by_revision
-from dashboard.queries._overview import latest_verdicts, models, open_alerts_by_severity, poll_summary
+from dashboard.queries._overview import latest_verdicts, models, open_alerts_by_severity, poll_summary, runs_in_flight
 from dashboard.queries._reasoning import accuracy_by_problem, format_by_revision, length_histogram
 from dashboard.queries._review import (
     IDENTITY_LABELS,
@@ -81,4 +81,5 @@ __all__ = [
     "revision_fingerprints",
     "revisions_with_runs",
     "run_ids",
+    "runs_in_flight",
 ]

@@ -10,12 +10,15 @@ from monitor.db import (
     Alert,
     Comparison,
     Poll,
+    ProbeSuite,
+    Response,
     Revision,
     Run,
+    RunTask,
     WatchedModel,
 )
 
-__all__ = ["latest_verdicts", "models", "open_alerts_by_severity", "poll_summary"]
+__all__ = ["latest_verdicts", "models", "open_alerts_by_severity", "poll_summary", "runs_in_flight"]
 
 
 @_cached
@@ -112,5 +115,48 @@ def latest_verdicts(url: str, limit: int = 20) -> pd.DataFrame:
         .outerjoin(WatchedModel, WatchedModel.id == Comparison.model_id)
         .order_by(Comparison.created_at.desc(), Comparison.id.desc())
         .limit(limit)
+    )
+    return _frame(url, statement)
+
+
+@_cached
+def runs_in_flight(url: str) -> pd.DataFrame:
+    """Runs being generated now, with their executor tasks by state (Ray shards) and responses stored so far.
+
+    A reviewer who sees a new revision polled wants to know whether its answers are coming, and where.
+    """
+    stored = sa.select(Response.run_id, sa.func.count().label("stored")).group_by(Response.run_id).subquery()
+    tasks = (
+        sa.select(
+            RunTask.run_id,
+            _count_true(RunTask.status.in_(("new", "queued", "interrupted"))).label("tasks_queued"),
+            _count_true(RunTask.status == "running").label("tasks_running"),
+            _count_true(RunTask.status == "done").label("tasks_done"),
+            sa.func.max(RunTask.node).label("node"),
+        )
+        .group_by(RunTask.run_id)
+        .subquery()
+    )
+    statement = (
+        sa.select(
+            Run.id.label("run_id"),
+            WatchedModel.repo_id,
+            ProbeSuite.name.label("suite"),
+            Run.revision_sha,
+            Run.engine,
+            Run.started_at,
+            sa.func.coalesce(stored.c.stored, 0).label("stored"),
+            Run.expected_responses,
+            sa.func.coalesce(tasks.c.tasks_queued, 0).label("tasks_queued"),
+            sa.func.coalesce(tasks.c.tasks_running, 0).label("tasks_running"),
+            sa.func.coalesce(tasks.c.tasks_done, 0).label("tasks_done"),
+            sa.func.coalesce(tasks.c.node, Run.device).label("where"),
+        )
+        .join(ProbeSuite, ProbeSuite.id == Run.suite_id)
+        .join(WatchedModel, WatchedModel.id == Run.model_id)
+        .outerjoin(stored, stored.c.run_id == Run.id)
+        .outerjoin(tasks, tasks.c.run_id == Run.id)
+        .where(Run.status.in_(("pending", "running")))
+        .order_by(Run.started_at, Run.id)
     )
     return _frame(url, statement)

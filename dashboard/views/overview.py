@@ -60,6 +60,29 @@ _common.table(
     ],
 )
 
+st.subheader("Runs in flight")
+in_flight = _common.with_model_names(url, q.runs_in_flight(url))
+if in_flight.empty:
+    st.caption("No run is being generated now.")
+else:
+    _common.table(
+        in_flight.assign(revision=in_flight["revision_sha"].map(_common.short))[
+            [
+                "model",
+                "suite",
+                "revision",
+                "engine",
+                "stored",
+                "expected_responses",
+                "tasks_queued",
+                "tasks_running",
+                "tasks_done",
+                "where",
+                "started_at",
+            ]
+        ]
+    )
+
 st.subheader("Open alerts by severity")
 if open_alerts.empty:
     st.success("No open alerts.")

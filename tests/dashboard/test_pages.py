@@ -116,6 +116,21 @@ def test_a_model_without_a_configured_name_is_its_hub_id_or_folder(filled_db: Da
     assert default_model_name("https://example.org/org/model.git", "git") == "model"
 
 
+def test_overview_shows_runs_in_flight_by_name_with_their_tasks(filled_db: DashboardData) -> None:
+    from monitor.db import Run, RunTask
+
+    with filled_db.db.session() as session:
+        run = session.scalars(sa.select(Run).order_by(Run.id)).first()
+        assert run is not None
+        run.status = "running"
+        session.add(RunTask(run_id=run.id, shard=0, first_item=0, last_item=3, executor="ray", status="running",
+                            node="gpu-2"))
+    at = open_page("overview")
+    table = _frame_with(at, "tasks_running")
+    assert list(table["tasks_running"]) == [1] and list(table["where"]) == ["gpu-2"]
+    assert "repo_id" not in table.columns
+
+
 def test_the_demo_template_change_is_shown_side_by_side(dashboard_db: DashboardData) -> None:
     event = _event_with(dashboard_db, "chat_template_changed")
     at = open_page("revisions", query={"revision": event.to_sha})

@@ -147,3 +147,30 @@ def test_reviewer_label_is_a_row_of_its_own(filled: Database) -> None:
         q.add_reviewer_label(url, 10**9, label="qwen", reviewer="Grace", comment=None)
     with pytest.raises(InputError, match="your name"):
         q.add_reviewer_label(url, response_id, label="qwen", reviewer="", comment=None)
+
+
+def test_runs_in_flight_show_their_tasks_by_state_and_where_they_run(filled: Database) -> None:
+    from monitor.db import RunTask
+
+    url = _url(filled)
+    assert q.runs_in_flight(url).empty  # the filler's runs are all finished
+    with filled.session() as session:
+        run = session.scalars(sa.select(Run).order_by(Run.id)).first()
+        assert run is not None
+        run.status = "running"
+        stored = session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.run_id == run.id))
+        states = ["done", "done", "running", "queued"]
+        for shard, state in enumerate(states):
+            session.add(
+                RunTask(
+                    run_id=run.id, shard=shard, first_item=shard * 4, last_item=shard * 4 + 3, executor="ray",
+                    status=state, node="gpu-1" if state != "queued" else None,
+                )
+            )
+        run_id = run.id
+    q.clear_caches()
+    frame = q.runs_in_flight(url)
+    assert frame["run_id"].tolist() == [run_id]
+    row = frame.iloc[0]
+    assert (row["tasks_queued"], row["tasks_running"], row["tasks_done"]) == (1, 1, 2)
+    assert row["where"] == "gpu-1" and row["stored"] == stored and "repo_id" in frame.columns
