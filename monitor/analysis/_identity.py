@@ -21,18 +21,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from monitor.analysis._aliases import BUILTIN_LABELS, Aliases
 from monitor.analysis._rules import ROLES, RuleResult, apply_rules, normalize_text
 from monitor.analysis._split import split_reasoning
 from monitor.errors import AnalysisError, InputError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+# scikit-learn and scipy are imported where a classifier is fitted or applied: importing this module (every
+# CLI command that touches the pipeline does) must not cost their seconds of start-up.
 
 __all__ = [
     "IDENTITY_LABELS",
@@ -263,11 +267,15 @@ class IdentityClassifier:
 
 
 def _make_vectorizer() -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, lowercase=False,
                            dtype=np.float32)
 
 
 def _design(text_matrix: Any, rules: list[RuleResult], rule_weight: float) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     rule_matrix = sp.csr_matrix(np.asarray([_rule_vector(rule) for rule in rules], dtype=np.float32) * rule_weight)
     return sp.hstack([text_matrix, rule_matrix], format="csr")
 
@@ -281,6 +289,9 @@ def _answers(examples: Sequence[tuple[str, str]]) -> list[str]:
 
 def _fit(answers: list[str], labels: list[str], rules: list[RuleResult], *, rule_weight: float,
          c: float) -> tuple[TfidfVectorizer, LogisticRegression]:
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
     vectorizer = _make_vectorizer()
     text_matrix = vectorizer.fit_transform([_prepare(text) for text in answers])
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")

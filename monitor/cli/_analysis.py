@@ -7,28 +7,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from monitor.analysis import (
-    IDENTITY_LABELS,
-    Aliases,
-    Embedder,
-    IdentityClassifier,
-    bundled_examples,
-    evaluate,
-    train_classifier,
-)
 from monitor.cli import _common
 from monitor.cli._app import app
-from monitor.db import ClassifierVersion, Run
 from monitor.errors import DatabaseError, InputError
-from monitor.pipeline import analyse_pending, current_classifier, register_classifier, reviewer_examples
+
+if TYPE_CHECKING:
+    from monitor.analysis import IdentityClassifier
 
 classifier_app = typer.Typer(help="The identity classifier: train and version it.", no_args_is_help=True)
 app.add_typer(classifier_app, name="classifier")
@@ -43,6 +31,8 @@ def _read_jsonl(
 
     An empty ``text`` is a real response (the model said nothing, label ``none``), as in the pipeline.
     """
+    from monitor.analysis import IDENTITY_LABELS
+
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for number, line in enumerate(data.split(b"\n"), start=1):
@@ -85,6 +75,9 @@ def _read_input(path: str) -> tuple[bytes, str]:
 
 
 def _classifier(model: Path | None, aliases: Path | None) -> IdentityClassifier:
+    from monitor.analysis import Aliases, IdentityClassifier
+    from monitor.pipeline import current_classifier
+
     if model is not None:
         return IdentityClassifier.load(model, aliases=aliases)
     try:
@@ -122,6 +115,8 @@ def classify_command(
 
     Output lines keep every input field and add label, confidence, evidence and reasoning_label.
     """
+    from monitor.analysis import evaluate
+
     if (input_path is None) == (evaluate_path is None):
         raise InputError("give exactly one of --input FILE (classify) or --evaluate FILE (score against labels)")
     classifier = _classifier(model, aliases)
@@ -178,6 +173,9 @@ def _languages(rows: list[dict[str, Any]]) -> list[str | None]:
 
 
 def _print_evaluation(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(title=f"identity classifier {report['classifier_version']} on {report['n']} examples")
     for column in ("label", "precision", "recall", "F1", "support"):
@@ -216,6 +214,10 @@ def train_command(
 
     The new version is used by ``analyse`` from then on; each label records the version that made it.
     """
+    from monitor.analysis import IDENTITY_LABELS, IdentityClassifier, bundled_examples, train_classifier
+    from monitor.db import ClassifierVersion
+    from monitor.pipeline import register_classifier, reviewer_examples
+
     settings = _common.settings()
     db = _common.database(settings)
     if data is None:
@@ -269,6 +271,14 @@ def analyse_command(
     = None,
 ) -> None:
     """Analyse what is not analysed yet: split, identity label, reasoning score, embedding, features."""
+    import sqlalchemy as sa
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from monitor.analysis import Aliases, Embedder
+    from monitor.db import Run
+    from monitor.pipeline import analyse_pending, current_classifier
+
     db = _common.database()
     classifier = current_classifier(db)
     if aliases is not None:

@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor._redact import redact
-from monitor.config import MonitorConfig, Settings, load_config, load_settings
-from monitor.db import Database, open_database
+
+if TYPE_CHECKING:
+    from monitor.config import MonitorConfig, Settings
+    from monitor.db import Database
 
 __all__ = ["config", "database", "note_running_service", "print_json", "settings"]
 
 
 def settings() -> Settings:
     """Settings from the environment (DRIFT_MONITOR_*)."""
+    from monitor.config import load_settings
+
     return load_settings()
 
 
 def config(current: Settings | None = None) -> MonitorConfig:
     """The TOML config named by DRIFT_MONITOR_CONFIG (empty when unset)."""
+    from monitor.config import load_config
+
     current = current or settings()
     return load_config(current.config)
 
 
 def database(current: Settings | None = None) -> Database:
     """The configured database, upgraded to the newest schema (see README: storage)."""
+    from monitor.db import open_database
+
     current = current or settings()
     return open_database(current.database_url)
 

@@ -6,7 +6,6 @@ import typer
 
 from monitor.cli import _common
 from monitor.cli._app import app
-from monitor.db import current_revision, head_revision, make_engine, upgrade
 
 db_app = typer.Typer(help="Database schema: upgrade it or show where it stands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -15,6 +14,8 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the configured database to the newest schema (other commands also do this on their own)."""
+    from monitor.db import current_revision, make_engine, upgrade
+
     settings = _common.settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -24,6 +25,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the configured database and the newest one this code knows."""
+    from monitor.db import current_revision, head_revision, make_engine
+
     settings = _common.settings()
     engine = make_engine(settings.database_url)
     current = current_revision(engine)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from monitor.cli import _common
 from monitor.cli._app import app
-from monitor.drift import DriftReport
 from monitor.errors import InputError
-from monitor.pipeline import compare_files, compare_revisions
+
+if TYPE_CHECKING:
+    from monitor.drift import DriftReport
 
 __all__ = ["compare_command", "print_report"]
 
@@ -62,6 +59,8 @@ def compare_command(
     analysed runs of the same suite and sampling and stores the report. The exit code is 0 whether or
     not drift was found (1 on an error); with --fail-on-drift a drift verdict exits with 3.
     """
+    from monitor.pipeline import compare_files, compare_revisions
+
     if model is not None:
         if len(baseline) != 1 or len(candidate) != 1:
             raise InputError("with --model give exactly one --baseline SHA and one --candidate SHA")
@@ -96,6 +95,11 @@ def compare_command(
 
 def print_report(report: DriftReport) -> None:
     """The report as a table on the terminal: verdict first, flagged metrics first, then the notes."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console(highlight=False, soft_wrap=False)
     verdict = f"[bold red]{report.severity} drift[/]" if report.drift else "[bold green]no drift[/]"
     baseline = report.baseline.get("name") or "baseline"

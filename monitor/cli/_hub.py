@@ -11,27 +11,20 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from monitor._redact import redact
 from monitor.cli import _common
 from monitor.cli._app import app, error_line
-from monitor.db import ChangeEvent, Revision, WatchedModel
 from monitor.errors import ConfigError, ModelNotFoundError
-from monitor.hub import (
-    forget_credentials,
-    is_remote_location,
-    make_webhook_handler,
-    make_webhook_server,
-    public_location,
-    store_credentials,
-)
-from monitor.pipeline import PollResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from monitor.db import WatchedModel
+    from monitor.pipeline import PollResult
 
 __all__ = ["watch_app"]
 
@@ -42,6 +35,8 @@ FAILED_EXIT_CODE = 2
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console() if sys.stdout.isatty() else Console(width=200, no_color=True)
 
 
@@ -55,6 +50,8 @@ def _short(sha: str | None) -> str:
 
 def _location(repo: str, source: str) -> str:
     """Validate REPO for its source; a local git path is stored absolute so any working directory finds it."""
+    from monitor.hub import is_remote_location, store_credentials
+
     if source == "hf":
         from huggingface_hub.errors import HFValidationError
         from huggingface_hub.utils import validate_repo_id
@@ -76,6 +73,8 @@ def _location(repo: str, source: str) -> str:
 
 def _candidates(repo: str) -> list[str]:
     """The ids REPO may be stored under: as given, without URL credentials, or as an absolute path."""
+    from monitor.hub import is_remote_location, public_location
+
     candidates = [repo, public_location(repo)]
     if not is_remote_location(repo) and Path(repo).expanduser().exists():
         candidates.append(str(Path(repo).expanduser().resolve()))
@@ -90,6 +89,10 @@ def watch_add(
     expect: str | None = typer.Option(None, "--expect", help="The identity the model should claim, e.g. deepseek."),
 ) -> None:
     """Start watching a repository (the first poll, `drift-monitor check`, records its current head)."""
+    import sqlalchemy as sa
+
+    from monitor.db import WatchedModel
+
     if source not in ("hf", "git"):
         raise typer.BadParameter(f"--source must be hf or git, not {source!r}")
     repo_id = _location(repo, source)
@@ -128,6 +131,11 @@ def watch_list(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document instead of a table."),
 ) -> None:
     """List watched repositories with their last seen head and poll state."""
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from monitor.db import WatchedModel
+
     db = _common.database()
     with db.session() as session:
         models = list(session.scalars(sa.select(WatchedModel).order_by(WatchedModel.repo_id)))
@@ -156,6 +164,11 @@ def watch_list(
 @watch_app.command("remove")
 def watch_remove(repo: str = typer.Argument(..., help="The repository as it was added.")) -> None:
     """Stop watching a repository and delete its recorded history (revisions, events, polls, runs)."""
+    import sqlalchemy as sa
+
+    from monitor.db import WatchedModel
+    from monitor.hub import forget_credentials, is_remote_location, public_location
+
     db = _common.database()
     candidates = _candidates(repo)
     with db.session() as session:
@@ -193,6 +206,10 @@ def check(
     Watched means added with `watch add` or listed in the config file. Alerts for what a poll finds are
     written to the outbox as the service would write them (delivered by the service or `alerts deliver`).
     """
+    import sqlalchemy as sa
+
+    from monitor.db import WatchedModel
+
     # The service's own poll step (config sync, hub, git and endpoint sources, alerts in the poll's transaction).
     from monitor.pipeline import CycleContext, poll_step, sync_watched_models
 
@@ -229,6 +246,11 @@ def revisions(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document instead of a table."),
 ) -> None:
     """Show the recorded history of a watched repository: every revision with its change kinds."""
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from monitor.db import ChangeEvent, Revision, WatchedModel
+
     db = _common.database()
     candidates = _candidates(repo)
     with db.session() as session:
@@ -308,6 +330,10 @@ def webhook(
     The secret comes from the environment (DRIFT_MONITOR_WEBHOOK_SECRET, or the variable the config's
     webhook_secret_env names); without one the command refuses to start.
     """
+    import sqlalchemy as sa
+
+    from monitor.db import WatchedModel
+    from monitor.hub import make_webhook_handler, make_webhook_server
     from monitor.pipeline import BackgroundPoller, CycleContext, poll_step, sync_watched_models
 
     settings = _common.settings()

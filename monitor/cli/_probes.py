@@ -5,26 +5,25 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from monitor.cli._app import app
 from monitor.cli._common import print_json
-from monitor.probes import (
-    IMPORT_SAMPLING,
-    BenchmarkFormat,
-    Suite,
-    SuiteSampling,
-    import_benchmark,
-    list_suites,
-    load_suite,
-    suite_files,
-)
 
-__all__ = ["probes_app"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from monitor.probes import Suite, SuiteSampling
+
+# Kept here so that building the CLI does not import monitor.probes (yaml, pydantic, the engines); a
+# test checks they equal monitor.probes' BenchmarkFormat and IMPORT_SAMPLING.
+ImportFormat = Literal["math500", "gsm8k", "aime"]
+IMPORT_SAMPLES = 4
+IMPORT_MAX_TOKENS = 32768
+
+__all__ = ["IMPORT_MAX_TOKENS", "IMPORT_SAMPLES", "ImportFormat", "probes_app"]
 
 probes_app = typer.Typer(
     help="Probe suites: list the installed ones, show one, import a benchmark (MATH-500, GSM8K, AIME) as one.",
@@ -35,6 +34,8 @@ app.add_typer(probes_app, name="probes")
 
 def _console() -> Console:
     """A console that does not squeeze tables to 80 columns when the output is a pipe or a file."""
+    from rich.console import Console
+
     return Console() if sys.stdout.isatty() else Console(width=200, no_color=True)
 
 
@@ -66,6 +67,10 @@ def probes_list(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document instead of a table."),
 ) -> None:
     """List the installed suites (repository probes/ and <data_dir>/probes) with their content hashes."""
+    from rich.table import Table
+
+    from monitor.probes import list_suites, suite_files
+
     files = suite_files()
     suites = list_suites()
     if json_output:
@@ -108,6 +113,10 @@ def probes_show(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document instead of a table."),
 ) -> None:
     """Show a suite's probes (id, category, language, tags, first user message) and its content hash."""
+    from rich.table import Table
+
+    from monitor.probes import load_suite, suite_files
+
     suite = load_suite(name)
     file = suite_files().get(name) if name == suite.name else Path(name)
     if json_output:
@@ -157,15 +166,17 @@ def _show_document(suite: Suite, file: Path | None) -> dict[str, Any]:
 @probes_app.command("import")
 def probes_import(
     file: Path = typer.Argument(..., help="Benchmark JSONL: one object per line with id, problem, answer."),
-    fmt: BenchmarkFormat = typer.Option(..., "--format", help="Which benchmark the file holds."),
+    fmt: ImportFormat = typer.Option(..., "--format", help="Which benchmark the file holds."),
     name: str = typer.Option(..., "--name", help="Name of the new suite (lowercase letters, digits, - and _)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Import only the first N problems."),
-    samples: int = typer.Option(IMPORT_SAMPLING.samples, "--samples", min=1, help="Sampled responses per problem."),
+    samples: int = typer.Option(IMPORT_SAMPLES, "--samples", min=1, help="Sampled responses per problem."),
     max_tokens: int = typer.Option(
-        IMPORT_SAMPLING.max_tokens, "--max-tokens", min=1, help="Token budget per response (thinking included)."
+        IMPORT_MAX_TOKENS, "--max-tokens", min=1, help="Token budget per response (thinking included)."
     ),
 ) -> None:
     """Turn a benchmark JSONL into a suite of reasoning probes in <data_dir>/probes/NAME.yaml."""
+    from monitor.probes import IMPORT_SAMPLING, import_benchmark, load_suite
+
     sampling = dataclasses.replace(IMPORT_SAMPLING, samples=samples, max_tokens=max_tokens)
     path = import_benchmark(fmt, file, name, limit=limit, sampling=sampling)
     suite = load_suite(str(path))

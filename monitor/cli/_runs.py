@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from monitor.cli import _common
 from monitor.cli._app import app
-from monitor.db import Database, ProbeSuite, Response, Run, WatchedModel
 from monitor.errors import EngineError, InputError
-from monitor.pipeline import engine_spec, ensure_watched_model, plan_run, resolve_model, run_suite
-from monitor.probes import load_suite
+
+if TYPE_CHECKING:
+    from monitor.db import Database
 
 runs_app = typer.Typer(help="Runs stored in the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -58,6 +54,12 @@ def run_command(
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow *.bin/*.pt weights.")] = False,
 ) -> None:
     """Run probe suites on one revision of a model; an interrupted identical run is resumed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from monitor.pipeline import engine_spec, ensure_watched_model, plan_run, resolve_model, run_suite
+    from monitor.probes import load_suite
+
     settings = _common.settings()
     db = _common.database(settings)
     suites = [load_suite(name) for name in suite]
@@ -127,6 +129,9 @@ def runs_list(
     model: Annotated[str | None, typer.Option("--model", help="Only this model's runs.")] = None,
 ) -> None:
     """List runs, newest first, with their progress and status."""
+    from rich.console import Console
+    from rich.table import Table
+
     from monitor.executors import task_counts, tasks_of_runs
 
     db = _common.database()
@@ -171,6 +176,10 @@ def _where(row: dict[str, Any]) -> str:
 
 
 def _run_rows(db: Database, model: str | None) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from monitor.db import ProbeSuite, Response, Run, WatchedModel
+
     counts = sa.select(Response.run_id, sa.func.count().label("n")).group_by(Response.run_id).subquery()
     query = (
         sa.select(Run, WatchedModel.repo_id, ProbeSuite.name, sa.func.coalesce(counts.c.n, 0))
@@ -222,6 +231,10 @@ def export_command(
 
 def export_records(db: Database, run_id: int) -> list[dict[str, Any]]:
     """The export records of one run, ordered by probe and sample (stable for diffs)."""
+    import sqlalchemy as sa
+
+    from monitor.db import Response, Run
+
     with db.session() as session:
         run = session.get(Run, run_id)
         if run is None:

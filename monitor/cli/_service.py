@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 import typer
 
-from monitor._logging import configure_logging
-from monitor.alerts import acknowledge, build_channels, list_alerts, send_test
 from monitor.cli import _common
 from monitor.cli._app import app, error_line
-from monitor.db import AlertDelivery
 from monitor.errors import AlertError
+
+if TYPE_CHECKING:
+    from monitor.db import AlertDelivery
 
 __all__ = ["alerts_app"]
 
@@ -40,6 +39,8 @@ def serve(
     One service per database: a second one refuses to start. Logs are one line per event on stderr
     (JSON with DRIFT_MONITOR_LOG_JSON=1).
     """
+    from monitor._logging import configure_logging
+    from monitor.alerts import build_channels
     from monitor.service import Service, ServiceOptions
 
     settings = _common.settings()
@@ -102,6 +103,11 @@ def alerts_list(
     limit: int = typer.Option(100, "--limit", min=1, help="At most this many, newest first."),
 ) -> None:
     """The newest alerts with their delivery status per channel and who acknowledged them."""
+    import sqlalchemy as sa
+
+    from monitor.alerts import list_alerts
+    from monitor.db import AlertDelivery
+
     db = _common.database()
     with db.session() as session:
         rows = list_alerts(session, status=status, unacknowledged=unacknowledged, limit=limit)
@@ -163,6 +169,8 @@ def alerts_ack(
     comment: str | None = typer.Option(None, "--comment", help="Why, or what was done."),
 ) -> None:
     """Acknowledge an alert: a reviewer has seen it (recorded with name, time and comment)."""
+    from monitor.alerts import acknowledge
+
     db = _common.database()
     with db.session() as session:
         alert = acknowledge(session, alert_id, by=by, comment=comment)
@@ -172,6 +180,8 @@ def alerts_ack(
 @alerts_app.command("test")
 def alerts_test() -> None:
     """Send a test message to every configured channel; exit 1 if any channel failed."""
+    from monitor.alerts import build_channels, send_test
+
     settings = _common.settings()
     config = _common.config(settings)
     if not config.channels:

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from monitor.drift._data import ResponseRecord, ResponseSet
 from monitor.drift._policy import DriftPolicy, NoiseFloor
@@ -260,6 +258,8 @@ def _greedy(
     kernels), so the null is the mismatch between reruns of one revision: tested (one-sided Fisher)
     only when the noise floor measured it, otherwise reported as a description.
     """
+    from scipy import stats
+
     out: list[Measured] = []
     for name, (differ, n) in greedy_mismatches(baseline, candidate).items():
         exact = name == "greedy_exact_match_rate"
@@ -320,6 +320,9 @@ def _embedding_shift(
     sampled independently, so it tests "no probe moved" and, unlike the smallest BH-adjusted p, it adds
     up many probes that each moved a little.
     """
+    from scipy import stats
+    from threadpoolctl import threadpool_limits
+
 
     def per_probe(response_set: ResponseSet) -> dict[str, list[np.ndarray]]:
         groups: dict[str, list[np.ndarray]] = {}

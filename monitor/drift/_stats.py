@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 __all__ = [
     "benjamini_hochberg",
@@ -45,6 +44,8 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, *, alpha: float = 
     The report's metrics and the dashboard's rate columns both use it. Wilson stays inside [0, 1] and is
     honest at small n and near 0 or 1, where the Wald interval collapses (0 of 12 is not "surely 0%").
     """
+    from scipy import stats
+
     k_arr = np.asarray(successes, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     z = float(stats.norm.ppf(1 - alpha / 2))
@@ -84,6 +85,8 @@ def newcombe_interval(x1: int, n1: int, x2: int, n2: int, *, alpha: float = 0.05
 
 def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     """Two-sided Fisher exact test of x1/n1 against x2/n2: (sample odds ratio, p-value)."""
+    from scipy import stats
+
     table = [[x1, n1 - x1], [x2, n2 - x2]]
     result = stats.fisher_exact(table, alternative="two-sided")
     return float(result.statistic), float(min(1.0, result.pvalue))
@@ -149,6 +152,8 @@ def stratified_exact_test(
     never by both carry no information and drop out, as in McNemar's test. Two-sided: P(|T - E| >=
     |t - E|).
     """
+    from scipy import stats
+
     distribution = np.array([1.0])
     offset = 0
     for a, n_a, b, n_b in zip(successes_a, trials_a, successes_b, trials_b, strict=True):
@@ -200,6 +205,8 @@ def bootstrap_median_distribution(values: Sequence[float] | np.ndarray) -> tuple
     A resample's median is <= v exactly when at least m = ceil(n/2) of its n draws are <= v, and that
     count is Binomial(n, F(v)) (Efron 1982), so no resampling is needed, whatever n is.
     """
+    from scipy import stats
+
     v = np.sort(np.asarray(values, dtype=float))
     n = v.size
     support, counts = np.unique(v, return_counts=True)
@@ -286,6 +293,8 @@ def mann_whitney(
     Cliff's delta = P(candidate > baseline) - P(candidate < baseline), in [-1, 1]; it is the effect
     size compared with the minimum effect (about 0.15 is conventionally small, 0.33 medium).
     """
+    from scipy import stats
+
     a = np.asarray(baseline, dtype=float)
     b = np.asarray(candidate, dtype=float)
     if a.size == 0 or b.size == 0:
