@@ -44,7 +44,7 @@ def test_building_every_command_imports_no_heavy_library() -> None:
 
 def test_the_poll_path_imports_no_ml_library() -> None:
     # `check` polls through the pipeline package: no classifier, statistics or model code on that path.
-    assert imported_after("from monitor.pipeline import poll_one, sync_watched_models") == []
+    assert imported_after("from monitor.pipeline import CycleContext, poll_step, sync_watched_models") == []
 
 
 def test_probes_import_defaults_match_the_probes_module() -> None:
@@ -52,6 +52,6 @@ def test_probes_import_defaults_match_the_probes_module() -> None:
     from monitor.probes import IMPORT_SAMPLING, BenchmarkFormat
 
     assert get_args(_probes.ImportFormat) == get_args(BenchmarkFormat)
-    assert (_probes.IMPORT_SAMPLES, _probes.IMPORT_MAX_TOKENS) == (IMPORT_SAMPLING.samples, IMPORT_SAMPLING.max_tokens)
+    assert (IMPORT_SAMPLING.samples, IMPORT_SAMPLING.max_tokens) == (_probes.IMPORT_SAMPLES, _probes.IMPORT_MAX_TOKENS)
     result = CliRunner().invoke(_probes.probes_app, ["import", "--help"])
     assert "math500|gsm8k|aime" in result.output
