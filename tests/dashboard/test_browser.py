@@ -245,7 +245,9 @@ def test_the_demo_template_change_reads_as_a_diff(dashboard_db: DashboardData, t
         _settle(page, "Revisions")
         page.get_by_text("What changed inside the small files").wait_for(timeout=30_000)
         page.locator('[data-testid="stMarkdown"]').filter(has_text="chat_template.jinja").first.wait_for(timeout=30_000)
+        # The diff grid is drawn after its heading; under load that can take a few seconds more.
         changed = page.get_by_role("gridcell", name="changed", include_hidden=True)
+        changed.first.wait_for(state="attached", timeout=30_000)
         assert changed.count() >= 1, "the diff grid marks the changed lines"
         page.get_by_text("Comparison of this revision").wait_for(timeout=30_000)
         page.get_by_text("chat_template.jinja as a unified diff").click()
