@@ -42,7 +42,8 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup chromium git-lfs lint
-	$(BIN)/pytest -q --durations=15 tests
+	# One worker per core (-n auto); --dist loadgroup keeps tests that share a costly fixture together.
+	$(BIN)/pytest -q --durations=15 -n auto --dist loadgroup tests
 
 # The benchmarks print figures next to a baseline measured in the same process (not timed tests).
 bench: setup

@@ -36,6 +36,17 @@ def materialize_smollm2(dest: Path) -> Path:
     """Write SmolLM2 as config.json + model.safetensors (bf16) + tokenizer files into ``dest`` (cached)."""
     if (dest / _DONE_MARKER).is_file():
         return dest
+    from filelock import FileLock
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes (parallel test workers, a demo beside the tests) may ask at once: one builds, the other waits.
+    with FileLock(str(dest.with_name(dest.name + ".lock"))):
+        if (dest / _DONE_MARKER).is_file():
+            return dest
+        return _build_smollm2(dest)
+
+
+def _build_smollm2(dest: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging

@@ -20,6 +20,25 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+# Tests that share an expensive session fixture run on one pytest-xdist worker (``--dist loadgroup``), so the
+# fixture is built once: the demo's pipeline run (e2e and dashboard), the local Ray cluster, the loaded SmolLM2.
+_XDIST_GROUPS = {
+    "tests/e2e/": "demo",
+    "tests/dashboard/": "demo",
+    "tests/executors/": "ray",
+    "tests/engines/": "engines",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        relative = Path(str(item.path)).relative_to(root).as_posix()
+        group = next((name for prefix, name in _XDIST_GROUPS.items() if relative.startswith(prefix)), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's DRIFT_MONITOR_* settings or writes outside its tmp_path."""
