@@ -40,6 +40,7 @@ from monitor.pipeline._run import (
     resolve_model,
     run_suite,
 )
+from monitor.pipeline._sources import UnusableSource
 from monitor.pipeline._steps import (
     Step,
     alert_step,
@@ -68,6 +69,7 @@ __all__ = [
     "RunPlan",
     "SourceFactory",
     "Step",
+    "UnusableSource",
     "alert_step",
     "analyse_pending",
     "analyse_step",

@@ -16,7 +16,7 @@ from monitor.pipeline._endpoint import EndpointSource
 from monitor.pipeline._pending import model_config_for
 from monitor.pipeline._poll import OnChange, OnFailure, PollResult, poll_model
 
-__all__ = ["poll_one"]
+__all__ = ["UnusableSource", "poll_one"]
 
 
 def poll_one(
@@ -34,7 +34,7 @@ def poll_one(
             try:
                 endpoint = EndpointSource.for_model(ctx.db, model_id, model_config_for(model, ctx.config))
             except MonitorError as exc:  # a config entry without endpoint settings: a failed poll, recorded
-                source = _Unusable(exc)
+                source = UnusableSource(exc, kind="endpoint")
             else:
                 stack.callback(endpoint.close)
                 source = endpoint
@@ -44,14 +44,18 @@ def poll_one(
         )
 
 
-class _Unusable:
-    """A source that cannot be opened: every call raises why, so the poll records it as a failure."""
+class UnusableSource:
+    """A source that cannot be used: every call raises why, so the poll records it as a failed poll.
 
-    kind = "endpoint"
+    The cycle uses it for an endpoint whose settings are missing; tests use it for a Hub library that
+    fails in a way that is not a ``MonitorError``.
+    """
+
     requests = 0
 
-    def __init__(self, error: MonitorError) -> None:
+    def __init__(self, error: BaseException, *, kind: str) -> None:
         self.error = error
+        self.kind = kind
 
     def head(self, ref: str) -> str:
         raise self.error

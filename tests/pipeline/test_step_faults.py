@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from monitor.alerts import FileChannel
 from monitor.config import MonitorConfig
 from monitor.db import Alert, Database, Poll, Revision, Run, WatchedModel
-from monitor.hub import Commit, Manifest, RevisionSource
-from monitor.pipeline import CycleContext, run_cycle
+from monitor.hub import RevisionSource
+from monitor.pipeline import CycleContext, UnusableSource, run_cycle
 from tests.hub._scenarios import GitRemote, base_files
 
 FAULTS: dict[str, BaseException] = {
@@ -31,37 +30,9 @@ FAULTS: dict[str, BaseException] = {
 }
 
 
-class _Failing:
-    """A revision source whose Hub library fails in a way that is not a MonitorError."""
-
-    kind = "hf"
-    requests = 0
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def head(self, ref: str) -> str:
-        raise self.error
-
-    def commit(self, sha: str) -> Commit:
-        raise self.error
-
-    def commits_between(self, old: str | None, new: str) -> list[Commit]:
-        raise self.error
-
-    def tags(self) -> Mapping[str, str]:
-        raise self.error
-
-    def manifest(self, sha: str) -> Manifest:
-        raise self.error
-
-    def read_small_file(self, sha: str, path: str) -> bytes | None:
-        raise self.error
-
-
 def _context(database: Database, config: MonitorConfig, tmp_path: Path) -> CycleContext:
     def source(model: WatchedModel) -> RevisionSource | None:
-        return _Failing(FAULTS[model.repo_id]) if model.repo_id in FAULTS else None
+        return UnusableSource(FAULTS[model.repo_id], kind="hf") if model.repo_id in FAULTS else None
 
     return CycleContext(
         db=database,
