@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import functools
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import HfApi, constants, snapshot_download
+from huggingface_hub import DryRunFileInfo, HfApi, constants, snapshot_download
 from huggingface_hub.errors import (
     DisabledRepoError,
     DryRunError,
@@ -369,22 +370,9 @@ def download_snapshot(
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     allow, ignore = snapshot_patterns(allow_pickle=allow_pickle)
     with _translated(repo_id, endpoint, f"download of {sha[:12]}", revision=sha):
-        try:
-            plan = snapshot_download(
-                repo_id,
-                revision=sha,
-                cache_dir=str(cache_dir),
-                allow_patterns=allow,
-                ignore_patterns=ignore,
-                endpoint=endpoint,
-                library_name="drift-monitor",
-                dry_run=True,
-            )
-        except DryRunError:
-            plan = []  # the Hub cannot be asked (offline, gated, down): the download below says why, or uses the cache
-        needed = sum(item.file_size or 0 for item in plan if item.will_download)
-        ensure_free_space(needed, cache_dir, what=f"the snapshot of {repo_id} at {sha[:12]}")
-        folder = snapshot_download(
+        # The dry run and the download must ask for exactly the same files: one set of arguments.
+        download = functools.partial(
+            snapshot_download,
             repo_id,
             revision=sha,
             cache_dir=str(cache_dir),
@@ -393,4 +381,12 @@ def download_snapshot(
             endpoint=endpoint,
             library_name="drift-monitor",
         )
+        plan: list[DryRunFileInfo]
+        try:
+            plan = download(dry_run=True)  # type: ignore[assignment]  # partial() drops the overloads
+        except DryRunError:
+            plan = []  # the Hub cannot be asked (offline, gated, down): the download below says why, or uses the cache
+        needed = sum(item.file_size or 0 for item in plan if item.will_download)
+        ensure_free_space(needed, cache_dir, what=f"the snapshot of {repo_id} at {sha[:12]}")
+        folder = download()
     return Path(str(folder))
