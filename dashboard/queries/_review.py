@@ -33,8 +33,8 @@ IDENTITY_LABELS = ("deepseek", "qwen", "openai", "anthropic", "google", "meta", 
 """The identity classifier's labels; the labels found in the database are added to these."""
 
 
-def _review_filter(
-    statement: Any,
+def _matching(
+    column: Any,
     model_id: int,
     classifier_version: str,
     sha: str | None,
@@ -42,6 +42,8 @@ def _review_filter(
     label: str | None,
     probe: str | None,
 ) -> Any:
+    """``column`` over the responses that match the Review filters: the one rule for the count and the page."""
+    statement = sa.select(column).select_from(Response).join(Run, Run.id == Response.run_id)
     statement = statement.where(Run.model_id == model_id)
     if sha is not None:
         statement = statement.where(Run.revision_sha == sha)
@@ -50,7 +52,9 @@ def _review_filter(
     if probe is not None:
         statement = statement.where(Response.probe_id == probe)
     if label is not None:
-        statement = statement.where(Label.label == label, Label.classifier_version == classifier_version)
+        statement = statement.join(Label, Label.response_id == Response.id).where(
+            Label.label == label, Label.classifier_version == classifier_version
+        )
     return statement
 
 
@@ -66,10 +70,7 @@ def review_count(
     probe: str | None = None,
 ) -> int:
     """How many responses match the Review filters (for the pager)."""
-    statement = sa.select(sa.func.count()).select_from(Response).join(Run, Run.id == Response.run_id)
-    if label is not None:
-        statement = statement.join(Label, Label.response_id == Response.id)
-    statement = _review_filter(statement, model_id, classifier_version, sha, category, label, probe)
+    statement = _matching(sa.func.count(), model_id, classifier_version, sha, category, label, probe)
     with database(url).engine.connect() as connection:
         return int(connection.execute(statement).scalar_one())
 
@@ -94,10 +95,7 @@ def review_page(
         .subquery()
     )
     # The page's ids first (an index walk, newest first, stopping after ``limit``), then their details.
-    ids = sa.select(Response.id).select_from(Response).join(Run, Run.id == Response.run_id)
-    if label is not None:
-        ids = ids.join(Label, Label.response_id == Response.id)
-    ids = _review_filter(ids, model_id, classifier_version, sha, category, label, probe)
+    ids = _matching(Response.id, model_id, classifier_version, sha, category, label, probe)
     page = ids.order_by(Response.id.desc()).limit(limit).offset(offset).subquery()
     statement = (
         sa.select(
