@@ -4,10 +4,11 @@
 - ``_lease``: one service per database, liveness from the heartbeat;
 - ``_metrics``: Prometheus metrics, fed as the cycle's observer;
 - ``_http``: ``/healthz``, ``/metrics`` and the mounted webhook;
+- ``_jobs``: the jobs in flight, counted for the graceful stop;
 - ``_schedule``: poll triggers (standard crontab or interval, UTC, with jitter).
 """
 
-from monitor.service._http import http_app
+from monitor.service._http import http_app, serve_http
 from monitor.service._lease import (
     LEASE_NAME,
     acquire_lease,
@@ -33,4 +34,5 @@ __all__ = [
     "poll_trigger",
     "release_lease",
     "renew_lease",
+    "serve_http",
 ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
-from monitor._wsgi import WSGIApp
+from monitor._wsgi import WSGIApp, make_http_server
+from monitor.errors import ServiceError
 
-__all__ = ["http_app"]
+__all__ = ["http_app", "serve_http"]
 
 
 def http_app(
@@ -35,3 +38,15 @@ def http_app(
         return [body]
 
     return app
+
+
+def serve_http(app: WSGIApp, host: str, port: int) -> WSGIServer:
+    """Serve ``app`` on ``host:port`` from a daemon thread; a port in use is one actionable error."""
+    try:
+        server = make_http_server(app, host, port)
+    except OSError as exc:
+        raise ServiceError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another port with --port"
+        ) from None
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="http", daemon=True).start()
+    return server

@@ -42,7 +42,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import make_wsgi_app
 
 from monitor._logging import log_event
-from monitor._wsgi import WSGIApp, make_http_server
+from monitor._wsgi import WSGIApp
 from monitor.alerts import AlertChannel, DeliveryPolicy
 from monitor.analysis import Embedder
 from monitor.config import MonitorConfig
@@ -60,7 +60,8 @@ from monitor.pipeline import (
     run_cycle,
     sync_watched_models,
 )
-from monitor.service._http import http_app
+from monitor.service._http import http_app, serve_http
+from monitor.service._jobs import JobTracker
 from monitor.service._lease import LEASE_NAME, acquire_lease, lease_owner, release_lease, renew_lease
 from monitor.service._metrics import ServiceMetrics
 from monitor.service._schedule import poll_trigger
@@ -124,8 +125,7 @@ class Service:
         self._lease_ok = False
         self._last_process: dt.datetime | None = None
         self._signals = 0
-        self._running_jobs = 0
-        self._jobs_idle = threading.Condition()
+        self._jobs = JobTracker(self.stop_event)
         self._failure: MonitorError | None = None
         self._starting = False
         self._last_errors: list[str] = []
@@ -162,7 +162,7 @@ class Service:
                 if not self.stop_event.is_set():
                     self._scheduler.start()  # blocks until shutdown
                 self._starting = False
-                self._wait_for_jobs()
+                self._jobs.wait_idle()
             finally:
                 self._starting = False
                 self.stop_event.set()
@@ -223,7 +223,7 @@ class Service:
             log_event(logger, "webhook.ignored", level=logging.WARNING, repo=repo_id, reason="not watched")
             return
         self._scheduler.add_job(
-            self._job("poll", self._poll),
+            self._jobs.wrap("poll", self._poll),
             args=[model_id, "webhook"],
             id=f"webhook:{model_id}",
             replace_existing=True,
@@ -274,7 +274,7 @@ class Service:
                 schedule = model_config_for(model, self.config).schedule
                 # First poll at start; then on the model's own schedule.
                 scheduler.add_job(
-                    self._job("poll", self._poll),
+                    self._jobs.wrap("poll", self._poll),
                     poll_trigger(schedule),
                     args=[model.id, "schedule"],
                     id=f"poll:{model.id}",
@@ -283,7 +283,7 @@ class Service:
                 )
                 if schedule.rerun_interval_hours:
                     scheduler.add_job(
-                        self._job("rerun", self._rerun),
+                        self._jobs.wrap("rerun", self._rerun),
                         IntervalTrigger(hours=schedule.rerun_interval_hours, timezone=dt.UTC),
                         args=[model.id],
                         id=f"rerun:{model.id}",
@@ -294,40 +294,13 @@ class Service:
             ("deliver", self._deliver, self.options.delivery_interval_s),
         ):
             scheduler.add_job(
-                self._job(job_id, function),
+                self._jobs.wrap(job_id, function),
                 IntervalTrigger(seconds=seconds),
                 id=job_id,
                 name=f"{job_id} pending work",
                 next_run_time=now,
             )
         return scheduler
-
-    def _job(self, name: str, function: Callable[..., None]) -> Callable[..., None]:
-        """Wrap a job: skip when stopping, count it for the graceful stop, log its errors as one event."""
-
-        def job(*args: Any) -> None:
-            if self.stop_event.is_set():
-                return
-            with self._jobs_idle:
-                self._running_jobs += 1
-            try:
-                function(*args)
-            except MonitorError as exc:
-                log_event(logger, "job.failed", level=logging.ERROR, job=name, error=str(exc))
-            except Exception:
-                logger.exception("job %s crashed", name)
-            finally:
-                with self._jobs_idle:
-                    self._running_jobs -= 1
-                    self._jobs_idle.notify_all()
-
-        job.__name__ = f"{name}_job"
-        return job
-
-    def _wait_for_jobs(self) -> None:
-        with self._jobs_idle:
-            while self._running_jobs:
-                self._jobs_idle.wait(timeout=1.0)
 
     def _wake(self, job_id: str) -> None:
         scheduler = self._scheduler
@@ -402,16 +375,8 @@ class Service:
             return
         webhook = self._webhook_factory(self.trigger_poll) if self._webhook_factory is not None else None
         app = http_app(health=self.health, metrics=make_wsgi_app(self.metrics.registry), webhook=webhook)
-        try:
-            server = make_http_server(app, self.options.host, self.options.port)
-        except OSError as exc:
-            raise ServiceError(
-                f"cannot listen on {self.options.host}:{self.options.port} ({exc.strerror or exc}); "
-                "choose another port with --port"
-            ) from None
-        self._http = server
-        self.port = int(server.server_address[1])
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="http", daemon=True).start()
+        self._http = serve_http(app, self.options.host, self.options.port)
+        self.port = int(self._http.server_address[1])
         log_event(logger, "http.listening", host=self.options.host, port=self.port)
 
     def _stop_http(self) -> None:
