@@ -6,7 +6,14 @@ pipeline (``monitor.pipeline.analyse_pending``) stores what these compute.
 
 from monitor.analysis._aliases import Aliases, AliasHit
 from monitor.analysis._embed import DEFAULT_EMBEDDING_MODEL, Embedder, Precision
-from monitor.analysis._features import LANGUAGES, ResponseFeatures, detect_language, detect_languages, response_features
+from monitor.analysis._features import (
+    LANGUAGES,
+    ResponseFeatures,
+    detect_language,
+    detect_languages,
+    detector_id,
+    response_features,
+)
 from monitor.analysis._identity import (
     IDENTITY_LABELS,
     IdentityClassifier,
@@ -19,6 +26,7 @@ from monitor.analysis._identity import (
 from monitor.analysis._rules import RuleResult, apply_rules
 from monitor.analysis._scoring import Score, answers_equal, extract_answer, normalize_answer, score_answer
 from monitor.analysis._split import Split, ThinkState, split_reasoning
+from monitor.analysis._text_cache import TextCache, text_hash
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
@@ -34,12 +42,14 @@ __all__ = [
     "RuleResult",
     "Score",
     "Split",
+    "TextCache",
     "ThinkState",
     "answers_equal",
     "apply_rules",
     "bundled_examples",
     "detect_language",
     "detect_languages",
+    "detector_id",
     "evaluate",
     "extract_answer",
     "load_examples",
@@ -47,5 +57,6 @@ __all__ = [
     "response_features",
     "score_answer",
     "split_reasoning",
+    "text_hash",
     "train_classifier",
 ]

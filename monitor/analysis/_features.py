@@ -2,7 +2,8 @@
 
 Language identification uses lingua (a real detector, not a heuristic) restricted to the languages
 probes are written in and models commonly switch to; a model that starts answering an English
-question in Chinese is format drift worth a metric.
+question in Chinese is format drift worth a metric. Building the detector (its n-gram models for
+every language) takes seconds, so with a ``TextCache`` prose already seen is not detected again.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.analysis._split import Split, split_reasoning
 
-__all__ = ["LANGUAGES", "ResponseFeatures", "detect_language", "detect_languages", "response_features"]
+if TYPE_CHECKING:
+    from monitor.analysis._text_cache import TextCache
+
+__all__ = ["LANGUAGES", "ResponseFeatures", "detect_language", "detect_languages", "detector_id", "response_features"]
 
 #: ISO 639-1 codes the detector chooses among.
 #: (Each language costs load time in high-accuracy mode, which short answers need.)
@@ -65,18 +69,32 @@ def detect_language(text: str) -> str | None:
     return detect_languages([text])[0]
 
 
-def detect_languages(texts: Sequence[str]) -> list[str | None]:
-    """``detect_language`` for many texts at once (lingua runs them in parallel)."""
+def detector_id() -> str:
+    """What a cached language is keyed by: the detector's version, mode and languages."""
+    from importlib.metadata import version
+
+    return f"lingua-{version('lingua-language-detector')}-high:{','.join(LANGUAGES)}:{_DETECT_CHARS}"
+
+
+def detect_languages(texts: Sequence[str], *, cache: TextCache | None = None) -> list[str | None]:
+    """``detect_language`` for many texts at once (lingua runs them in parallel); ``cache`` skips known prose."""
     distinct = list(dict.fromkeys(texts))
     cleaned = {text: _clean(text) for text in distinct}
     todo = list(dict.fromkeys(prose for prose in cleaned.values() if prose is not None))
     if not todo:
         return [None] * len(texts)
-    found = _get_detector().detect_languages_in_parallel_of(todo)
-    by_prose = {
-        prose: language.iso_code_639_1.name.lower() if language is not None else None
-        for prose, language in zip(todo, found, strict=True)
-    }
+    key = detector_id() if cache is not None else ""
+    by_prose = cache.languages(key, todo) if cache is not None else {}
+    missing = [prose for prose in todo if prose not in by_prose]
+    if missing:
+        found = _get_detector().detect_languages_in_parallel_of(missing)
+        detected = {
+            prose: language.iso_code_639_1.name.lower() if language is not None else None
+            for prose, language in zip(missing, found, strict=True)
+        }
+        if cache is not None:
+            cache.put_languages(key, detected)
+        by_prose.update(detected)
     return [by_prose[prose] if (prose := cleaned[text]) is not None else None for text in texts]
 
 

@@ -11,7 +11,6 @@ committed batch at a time, so a crash loses at most the batch in flight. Embeddi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.analysis import Embedder, IdentityClassifier
+from monitor.analysis import Embedder, IdentityClassifier, text_hash
 from monitor.db import (
     ClassifierVersion,
     Database,
@@ -71,8 +70,8 @@ class AnalyseSummary:
 
 
 def answer_hash(text: str) -> str:
-    """The key of an answer's embedding (sha256 of its UTF-8 text)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The key of an answer's embedding (sha256 of its UTF-8 text, as in the file comparison's cache)."""
+    return text_hash(text)
 
 
 def register_classifier(session: Session, classifier: IdentityClassifier) -> ClassifierVersion:

@@ -30,9 +30,9 @@ from monitor.errors import ComparisonError, InputError
 from monitor.pipeline._response_facts import prompt_text
 
 if TYPE_CHECKING:
-    from monitor.analysis import Embedder, IdentityClassifier
+    from monitor.analysis import Embedder, IdentityClassifier, TextCache
 
-__all__ = ["ExportRecord", "compare_files", "read_export", "response_sets_from_export"]
+__all__ = ["ExportRecord", "compare_files", "read_export", "response_sets_from_export", "text_cache_path"]
 
 _CATEGORIES = ("identity", "reasoning", "format")
 
@@ -140,8 +140,12 @@ def response_sets_from_export(
     classifier: IdentityClassifier,
     embedder: Embedder | None,
     expected_identity: str | None = None,
+    cache: TextCache | None = None,
 ) -> list[ResponseSet]:
-    """Analyse export records (split, classify, score, embed, detect language): one set per run."""
+    """Analyse export records (split, classify, score, embed, detect language): one set per run.
+
+    ``cache`` holds languages already detected (the embedder has its own for vectors).
+    """
     from monitor.pipeline._response_facts import ResponseText, analyse_texts
 
     facts = analyse_texts(
@@ -154,7 +158,8 @@ def response_sets_from_export(
                 expected=r.expected,
             )
             for r in records
-        ]
+        ],
+        cache=cache,
     )
     identity = [i for i, r in enumerate(records) if r.category == "identity"]
     labels = classifier.classify_parts(
@@ -196,21 +201,25 @@ def compare_files(
     classifier: IdentityClassifier | None = None,
     embedder: Embedder | None = None,
     embed: bool = True,
+    cache: TextCache | None = None,
 ) -> DriftReport:
     """Compare export files of two revisions; several files (or run ids) per side are reruns.
 
     The texts are analysed here with the shipped identity classifier, the reasoning scorer (where a
     record has ``expected``) and the default embedding model. Suite content and sampling are unknown
     in files, so the report says so; different ``suite`` names on the two sides are refused.
+    Languages and embeddings come from ``cache`` (default: ``text_cache_path()``) where a text was
+    seen before, so the models behind them are loaded only for new texts.
     """
-    from monitor.analysis import Embedder, IdentityClassifier
+    from monitor.analysis import Embedder, IdentityClassifier, TextCache
 
     loaded_b = [(path, read_export(path)) for path in baseline]
     loaded_c = [(path, read_export(path)) for path in candidate]
     _require_same_suite(loaded_b, loaded_c)
     classifier = classifier or IdentityClassifier.load()
+    cache = cache or TextCache(text_cache_path())
     if embed and embedder is None:
-        embedder = Embedder()
+        embedder = Embedder(cache=cache)
     sides = []
     for loaded in (loaded_b, loaded_c):
         name = _side_name(loaded)
@@ -223,6 +232,7 @@ def compare_files(
                 classifier=classifier,
                 embedder=embedder if embed else None,
                 expected_identity=expected_identity,
+                cache=cache,
             )
         ]
         floor = noise_floor(runs, policy=policy) if len(runs) >= 2 else None
@@ -230,6 +240,13 @@ def compare_files(
     (set_b, floor_b), (set_c, floor_c) = sides
     floor = NoiseFloor.combine([f for f in (floor_b, floor_c) if f is not None])
     return compare(set_b, set_c, policy=policy, noise_floor=floor)
+
+
+def text_cache_path() -> Path:
+    """Where file comparisons keep embeddings and languages of texts they have seen."""
+    from monitor.config import load_settings
+
+    return load_settings().data_dir / "cache" / "texts.sqlite"
 
 
 def _require_same_suite(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the analysis stack loads models' code: imported by the step that needs it
-    from monitor.analysis import ResponseFeatures, Score, Split
+    from monitor.analysis import ResponseFeatures, Score, Split, TextCache
 
 __all__ = ["ResponseFacts", "ResponseText", "analyse_texts", "prompt_text"]
 
@@ -48,17 +48,17 @@ def prompt_text(prompt: Any) -> str | None:
     return None
 
 
-def analyse_texts(items: Sequence[ResponseText]) -> list[ResponseFacts]:
-    """The facts of every response, with language detection batched over all of them."""
+def analyse_texts(items: Sequence[ResponseText], *, cache: TextCache | None = None) -> list[ResponseFacts]:
+    """The facts of every response, with language detection batched over all of them (``cache``: known prose)."""
     from monitor.analysis import detect_languages, response_features, score_answer, split_reasoning
 
     splits = [
         split_reasoning(item.raw_text, finish_reason=item.finish_reason, server_reasoning=item.server_reasoning)
         for item in items
     ]
-    languages = detect_languages([split.answer for split in splits])
+    languages = detect_languages([split.answer for split in splits], cache=cache)
     unknown = [i for i, item in enumerate(items) if not item.prompt_language and item.prompt]
-    detected = dict(zip(unknown, detect_languages([items[i].prompt or "" for i in unknown]), strict=True))
+    detected = dict(zip(unknown, detect_languages([items[i].prompt or "" for i in unknown], cache=cache), strict=True))
     facts = []
     for i, (item, split) in enumerate(zip(items, splits, strict=True)):
         features = response_features(
