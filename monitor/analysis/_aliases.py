@@ -60,10 +60,9 @@ class Aliases:
         self._entries = sorted(set(entries), key=lambda entry: (-len(entry.name), entry.name))
         # One small pattern per name, tried only when a cheap substring test passes: a single
         # alternation of hundreds of names costs milliseconds per text, this costs microseconds.
-        self._compiled = [
-            (entry, re.compile(_pattern(entry)), max(re.split(r"\s+", entry.name.casefold()), key=len))
-            for entry in self._entries
-        ]
+        # Each is compiled when its token first occurs (compiling them all is a third of a second).
+        self._tokens = [(entry, max(re.split(r"\s+", entry.name.casefold()), key=len)) for entry in self._entries]
+        self._compiled: dict[_Entry, re.Pattern[str]] = {}
         digest = hashlib.sha256(
             "\n".join(f"{e.identity}\t{e.label}\t{e.exact}\t{e.name}" for e in self._entries).encode()
         )
@@ -98,8 +97,11 @@ class Aliases:
         """Every occurrence of a name in ``text``, left to right, without overlaps (longest name wins)."""
         folded = text.casefold()
         candidates = []
-        for entry, pattern, token in self._compiled:
+        for entry, token in self._tokens:
             if token in folded:
+                pattern = self._compiled.get(entry)
+                if pattern is None:
+                    pattern = self._compiled.setdefault(entry, re.compile(_pattern(entry)))
                 for match in pattern.finditer(text):
                     candidates.append((match.start(), -(match.end() - match.start()), entry, match.group(0)))
         candidates.sort(key=lambda item: (item[0], item[1]))

@@ -28,6 +28,7 @@ import numpy as np
 from monitor.analysis._aliases import BUILTIN_LABELS, Aliases
 from monitor.analysis._rules import ROLES, RuleResult, apply_rules, normalize_text
 from monitor.analysis._split import split_reasoning
+from monitor.analysis._tfidf import CharTfidf
 from monitor.errors import AnalysisError, InputError
 
 if TYPE_CHECKING:
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-# scikit-learn and scipy are imported where a classifier is fitted or applied: importing this module (every
-# CLI command that touches the pipeline does) must not cost their seconds of start-up.
+# scikit-learn is imported where a classifier is fitted (applying one needs only scipy.sparse, see _tfidf)
+# and scipy where one is applied: importing this module (every CLI command that touches the pipeline
+# does) must not cost their seconds of start-up.
 
 __all__ = [
     "IDENTITY_LABELS",
@@ -62,8 +64,8 @@ _REVISION = "1"
 def _code_fingerprint() -> str:
     package = resources.files("monitor.analysis")
     digest = hashlib.sha256(_REVISION.encode())
-    for name in ("_identity.py", "_rules.py", "_structure.py", "_aliases.py", "_split.py", "data/aliases.toml",
-                 "data/cues.toml"):
+    for name in ("_identity.py", "_tfidf.py", "_rules.py", "_structure.py", "_aliases.py", "_split.py",
+                 "data/aliases.toml", "data/cues.toml"):
         digest.update(package.joinpath(name).read_bytes())
     return digest.hexdigest()[:16]
 _MAX_CHARS = 4000  # the answer part an identity claim can live in; longer tails add cost, not evidence
@@ -129,9 +131,7 @@ class IdentityClassifier:
         aliases: Aliases | None = None,
         rule_weight: float = 1.0,
     ) -> None:
-        self._vectorizer = _make_vectorizer()
-        self._vectorizer.vocabulary_ = vocabulary
-        self._vectorizer.idf_ = idf
+        self._tfidf = CharTfidf(vocabulary, idf, _NGRAMS)
         self._coef = coef
         self._intercept = intercept
         self.classes: tuple[str, ...] = tuple(classes)
@@ -174,7 +174,7 @@ class IdentityClassifier:
         """Write ``model.npz`` and ``model.json`` into ``out_dir``; return the directory."""
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = out_dir / "model.tmp.npz"
-        np.savez_compressed(tmp, idf=self._vectorizer.idf_, coef=self._coef, intercept=self._intercept)
+        np.savez_compressed(tmp, idf=self._tfidf.idf, coef=self._coef, intercept=self._intercept)
         tmp.replace(out_dir / "model.npz")
         meta = {
             "format": 1,
@@ -183,7 +183,7 @@ class IdentityClassifier:
             "classes": list(self.classes),
             "rule_weight": self._rule_weight,
             "metrics": self.metrics,
-            "vocabulary": self._vectorizer.vocabulary_,
+            "vocabulary": self._tfidf.vocabulary,
         }
         (out_dir / "model.json.tmp").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         (out_dir / "model.json.tmp").replace(out_dir / "model.json")
@@ -229,7 +229,7 @@ class IdentityClassifier:
         return [decided[text] for text in texts]
 
     def _probabilities(self, texts: list[str], rules: list[RuleResult]) -> np.ndarray:
-        matrix = _design(self._vectorizer.transform([_prepare(text) for text in texts]), rules, self._rule_weight)
+        matrix = _design(self._tfidf.transform([_prepare(text) for text in texts]), rules, self._rule_weight)
         scores = matrix @ self._coef.T + self._intercept
         scores = np.asarray(scores)
         scores -= scores.max(axis=1, keepdims=True)
@@ -266,10 +266,14 @@ class IdentityClassifier:
         return None
 
 
+_NGRAMS = (2, 4)  # character n-gram lengths, for fitting (scikit-learn) and applying (CharTfidf) alike
+
+
 def _make_vectorizer() -> TfidfVectorizer:
+    """The vectorizer a classifier is fitted with; CharTfidf must stay its transform (no other settings)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, lowercase=False,
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=_NGRAMS, min_df=2, sublinear_tf=True, lowercase=False,
                            dtype=np.float32)
 
 

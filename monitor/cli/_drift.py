@@ -59,9 +59,9 @@ def compare_command(
     analysed runs of the same suite and sampling and stores the report. The exit code is 0 whether or
     not drift was found (1 on an error); with --fail-on-drift a drift verdict exits with 3.
     """
-    from monitor.pipeline import compare_files, compare_revisions
-
     if model is not None:
+        from monitor.pipeline import compare_revisions  # the database and Hub stack: not for file mode
+
         if len(baseline) != 1 or len(candidate) != 1:
             raise InputError("with --model give exactly one --baseline SHA and one --candidate SHA")
         report, comparison_id = compare_revisions(_common.database(), model, baseline[0], candidate[0], store=store)
@@ -72,6 +72,8 @@ def compare_command(
                     f"{path} is not a file; give export JSONL files (drift-monitor export RUN_ID -o FILE), "
                     "or revision shas together with --model REPO"
                 )
+        from monitor.pipeline import compare_files
+
         report = compare_files(
             [Path(p) for p in baseline],
             [Path(p) for p in candidate],
