@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -33,45 +34,48 @@ class CharTfidf:
         self.idf = np.asarray(idf)
         self.ngram_range = ngram_range
 
-    def _ngrams(self, text: str) -> list[str]:
+    def _counts(self, text: str) -> Counter[str]:
+        """How often each n-gram occurs (padded words; a word shorter than n counts once, whole)."""
         min_n, max_n = self.ngram_range
         grams: list[str] = []
         for word in _WHITE_SPACES.sub(" ", text).split():
             padded = f" {word} "
             length = len(padded)
             for n in range(min_n, max_n + 1):
-                grams.extend(padded[offset : offset + n] for offset in range(max(length - n, 0) + 1))
-                if length <= n:  # a short word counts once, at its shortest n
+                if length <= n:
+                    grams.append(padded)
                     break
-        return grams
+                grams.extend(map(padded.__getitem__, map(slice, range(length - n + 1), range(n, length + 1))))
+        return Counter(grams)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One L2-normalised tf-idf row per text (n-grams outside the vocabulary are ignored)."""
         import scipy.sparse as sp
 
-        vocabulary = self.vocabulary
-        indices: list[int] = []
-        counts: list[int] = []
+        lookup = self.vocabulary.get
+        row_columns: list[np.ndarray] = []
+        row_counts: list[np.ndarray] = []
         indptr = [0]
         for text in texts:
-            row: dict[int, int] = {}
-            for gram in self._ngrams(text):
-                column = vocabulary.get(gram)
-                if column is not None:
-                    row[column] = row.get(column, 0) + 1
-            for column in sorted(row):
-                indices.append(column)
-                counts.append(row[column])
-            indptr.append(len(indices))
-        data = np.asarray(counts, dtype=np.float32)
-        columns = np.asarray(indices, dtype=np.int32)
+            counted = self._counts(text)
+            columns = np.fromiter(map(lookup, counted, itertools.repeat(-1)), dtype=np.int64, count=len(counted))
+            known = columns >= 0
+            order = np.argsort(columns[known])  # columns are distinct within a row: scikit-learn's order
+            row_columns.append(columns[known][order])
+            row_counts.append(np.fromiter(counted.values(), dtype=np.float32, count=len(counted))[known][order])
+            indptr.append(indptr[-1] + int(known.sum()))
+        columns = np.concatenate([np.zeros(0, dtype=np.int64), *row_columns]).astype(np.int32)
+        data = np.concatenate([np.zeros(0, dtype=np.float32), *row_counts])
         np.log(data, data)
         data += 1.0
         data *= self.idf[columns]
+        squares = data * data
         for start, end in itertools.pairwise(indptr):
-            total = 0.0
-            for value in (data[start:end] * data[start:end]).tolist():
-                total += value  # float32 squares summed in double, in column order, as scikit-learn does
+            if start == end:
+                continue
+            # float32 squares summed in double one after another, in column order, as scikit-learn does
+            # (cumsum adds sequentially; sum would add pairwise and differ in the last bit).
+            total = float(np.cumsum(squares[start:end], dtype=np.float64)[-1])
             if total != 0.0:
                 data[start:end] = (data[start:end].astype(np.float64) / np.sqrt(total)).astype(np.float32)
         return sp.csr_matrix(
