@@ -55,3 +55,15 @@ def test_probes_import_defaults_match_the_probes_module() -> None:
     assert (IMPORT_SAMPLING.samples, IMPORT_SAMPLING.max_tokens) == (_probes.IMPORT_SAMPLES, _probes.IMPORT_MAX_TOKENS)
     result = CliRunner().invoke(_probes.probes_app, ["import", "--help"])
     assert "math500|gsm8k|aime" in result.output
+
+
+def test_the_pipeline_package_imports_its_names_on_first_use() -> None:
+    import monitor.pipeline
+
+    assert sorted(monitor.pipeline._EXPORTS) == sorted(monitor.pipeline.__all__)
+    for name in monitor.pipeline.__all__:  # each resolves to the defining module's object
+        assert getattr(monitor.pipeline, name) is getattr(sys.modules[monitor.pipeline._EXPORTS[name]], name)
+    # compare on files: the file reader, the drift statistics' module, no database or Hub stack.
+    loaded = imported_after("import monitor.pipeline, sys\nfrom monitor.pipeline import compare_files\n"
+                            "assert 'monitor.db' not in sys.modules and 'monitor.hub' not in sys.modules, 'db/hub'")
+    assert loaded == []
