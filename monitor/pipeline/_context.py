@@ -17,12 +17,12 @@ from monitor.config import MonitorConfig
 from monitor.db import Database, WatchedModel
 from monitor.hub import RevisionSource
 from monitor.pipeline._poll import PollResult
-from monitor.pipeline._run import RunOutcome
 
 if TYPE_CHECKING:
     from monitor.alerts import AlertChannel, DeliveryPolicy, DeliveryStats
     from monitor.analysis import Embedder
     from monitor.executors import Executor
+    from monitor.pipeline._run import RunOutcome
 
 __all__ = ["CycleContext", "CycleObserver", "CycleReport", "SourceFactory"]
 

@@ -23,7 +23,6 @@ from monitor.db import ChangeEvent, Database, Revision, Run, RunStatus, WatchedM
 from monitor.engines import EngineSpec
 from monitor.errors import ServiceError
 from monitor.hub import BEHAVIOUR_KINDS, public_location, scrub_stored_credentials, store_credentials
-from monitor.pipeline._compare import pinned_revision
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._endpoint import endpoint_spec
 from monitor.pipeline._faults import fault_text
@@ -138,6 +137,8 @@ def _revisions_to_run(session: Session, model: WatchedModel, model_config: Watch
         session.scalars(sa.select(Revision).where(Revision.model_id == model.id).order_by(Revision.seq, Revision.id))
     )
     if model_config.baseline.policy == "pinned" and model_config.baseline.ref:
+        from monitor.pipeline._compare import pinned_revision  # the drift statistics: not on the poll path
+
         pinned = pinned_revision(revisions, model_config.baseline.ref)
         if pinned is not None:
             wanted.add(pinned.sha)

@@ -1,25 +1,51 @@
 """The long-running service: the pipeline's steps on a schedule, under one lease, behind one HTTP port.
 
 - ``_lifecycle``: ``Service`` (``serve`` and ``once``), its jobs, signals and graceful stop;
+- ``_jobs``: the jobs in flight, counted for the graceful stop;
 - ``_lease``: one service per database, liveness from the heartbeat;
 - ``_metrics``: Prometheus metrics, fed as the cycle's observer;
 - ``_http``: ``/healthz``, ``/metrics`` and the mounted webhook;
-- ``_jobs``: the jobs in flight, counted for the graceful stop;
 - ``_schedule``: poll triggers (standard crontab or interval, UTC, with jitter).
+
+The names are imported on first use (PEP 562), so a command that only asks whether a service holds
+the lease does not import the scheduler, the metrics and the HTTP stack.
 """
 
-from monitor.service._http import http_app, serve_http
-from monitor.service._lease import (
-    LEASE_NAME,
-    acquire_lease,
-    lease_holder,
-    lease_owner,
-    release_lease,
-    renew_lease,
-)
-from monitor.service._lifecycle import DEFAULT_PORT, Service, ServiceOptions
-from monitor.service._metrics import ServiceMetrics
-from monitor.service._schedule import poll_trigger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.service._http import http_app, serve_http
+    from monitor.service._lease import (
+        LEASE_NAME,
+        acquire_lease,
+        lease_holder,
+        lease_owner,
+        release_lease,
+        renew_lease,
+    )
+    from monitor.service._lifecycle import DEFAULT_PORT, Service, ServiceOptions
+    from monitor.service._metrics import ServiceMetrics
+    from monitor.service._schedule import poll_trigger
+
+# Each public name and the module that defines it.
+_EXPORTS = {
+    "DEFAULT_PORT": "monitor.service._lifecycle",
+    "LEASE_NAME": "monitor.service._lease",
+    "Service": "monitor.service._lifecycle",
+    "ServiceMetrics": "monitor.service._metrics",
+    "ServiceOptions": "monitor.service._lifecycle",
+    "acquire_lease": "monitor.service._lease",
+    "http_app": "monitor.service._http",
+    "lease_holder": "monitor.service._lease",
+    "lease_owner": "monitor.service._lease",
+    "poll_trigger": "monitor.service._schedule",
+    "release_lease": "monitor.service._lease",
+    "renew_lease": "monitor.service._lease",
+    "serve_http": "monitor.service._http",
+}
 
 __all__ = [
     "DEFAULT_PORT",
@@ -36,3 +62,17 @@ __all__ = [
     "renew_lease",
     "serve_http",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use, and keep the name here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -6,6 +6,7 @@ what was imported, so a regression says which import to move.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import get_args
 
+import pytest
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,13 +59,21 @@ def test_probes_import_defaults_match_the_probes_module() -> None:
     assert "math500|gsm8k|aime" in result.output
 
 
-def test_the_pipeline_package_imports_its_names_on_first_use() -> None:
-    import monitor.pipeline
+@pytest.mark.parametrize("package", ["monitor.pipeline", "monitor.service"])
+def test_packages_import_their_names_on_first_use(package: str) -> None:
+    module = importlib.import_module(package)
+    assert sorted(module._EXPORTS) == sorted(module.__all__)
+    for name in module.__all__:  # each resolves to the defining module's object
+        assert getattr(module, name) is getattr(sys.modules[module._EXPORTS[name]], name)
 
-    assert sorted(monitor.pipeline._EXPORTS) == sorted(monitor.pipeline.__all__)
-    for name in monitor.pipeline.__all__:  # each resolves to the defining module's object
-        assert getattr(monitor.pipeline, name) is getattr(sys.modules[monitor.pipeline._EXPORTS[name]], name)
-    # compare on files: the file reader, the drift statistics' module, no database or Hub stack.
-    loaded = imported_after("import monitor.pipeline, sys\nfrom monitor.pipeline import compare_files\n"
-                            "assert 'monitor.db' not in sys.modules and 'monitor.hub' not in sys.modules, 'db/hub'")
-    assert loaded == []
+
+def test_compare_on_files_and_the_lease_check_import_only_what_they_use() -> None:
+    # compare on files: the file reader and the drift statistics, no database or Hub stack; asking
+    # for the lease holder (every command that writes does): no scheduler, metrics or HTTP server.
+    statement = (
+        "import sys\nfrom monitor.pipeline import compare_files\n"
+        "assert 'monitor.db' not in sys.modules and 'monitor.hub' not in sys.modules, 'compare_files'\n"
+        "from monitor.service import lease_holder\n"
+        "assert 'apscheduler' not in sys.modules and 'prometheus_client' not in sys.modules, 'lease_holder'"
+    )
+    assert imported_after(statement) == []
