@@ -9,11 +9,17 @@ canned introductions, sometimes an OpenAI or Qwen claim or a free-form reply), 4
 bare boxed answers), 20% format probes (short one-word answers that repeat, and free-form ones that
 don't). Identity and format answers repeat because sampled answers to the same question do.
 
-Baseline, in the same process on the same texts: ``SentenceTransformer.encode`` of every response's
-final answer (what a naive analysis would embed), batch size 32 (the library's default).
+Baselines, in the same process on the same texts, warmed up alike:
+
+  * ``SentenceTransformer.encode`` of every response's final answer (what a naive analysis embeds),
+    batch size 32 (the library's default), float32;
+  * the same given the project's advantages: each distinct answer once (mapped back to every
+    response), the project's batch size, and bfloat16 autocast exactly when the project's embedder
+    uses it. The library sorts by length itself. This is the honest "vs plain" column: what is left
+    is the project's own overhead (or gain) in running the model.
 
 The analysis embeds each distinct answer once, in length-sorted batches, and (on a CPU with native
-bfloat16) under bfloat16 autocast; its vectors are checked against the baseline's (cosine > 0.999).
+bfloat16) under bfloat16 autocast; its vectors are checked against the naive baseline's (cosine > 0.999).
 
 Measured:
   * pure analysis: split, features (lingua), reasoning score, identity label, embeddings, in memory;
@@ -172,7 +178,17 @@ def main() -> None:
 
         started = time.perf_counter()
         plain = plain_model.encode(answers, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        naive_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        distinct_answers = list(dict.fromkeys(answers))
+        with embedder._autocast():  # the project's precision, whichever it chose on this CPU
+            vectors = plain_model.encode(distinct_answers, batch_size=embedder.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True)
+        row = {answer: i for i, answer in enumerate(distinct_answers)}
+        deduped = vectors[[row[answer] for answer in answers]]
         plain_s = time.perf_counter() - started
+        assert float(np.min(np.sum(deduped * plain, axis=1))) > 0.999, "both baselines embed the same answers"
 
         started = time.perf_counter()
         ours = _analyse(responses, classifier, embedder)
@@ -202,9 +218,10 @@ def main() -> None:
 
     n = len(responses)
     print()
-    print(f"{'pipeline':<44}{'seconds':>10}{'responses/s':>14}{'vs plain':>10}")
+    print(f"{'pipeline':<44}{'seconds':>10}{'responses/s':>14}{'vs plain':>10}  (plain: distinct answers, same dtype)")
     rows = [
-        ("plain SentenceTransformer.encode (answers)", plain_s),
+        ("plain encode, every answer (naive)", naive_s),
+        ("plain encode, distinct answers, same dtype", plain_s),
         ("whole analysis, in memory", pure_s),
         ("whole analysis, analyse_pending on SQLite", e2e_s),
     ]
