@@ -1,6 +1,6 @@
 """CLI benchmark: whole-process wall time of what a user waits for, next to the floor of any process.
 
-Run: ``.venv/bin/python -m tests.benchmarks.bench_cli [--repeats N] [--skip-large]``
+Run: ``.venv/bin/python -m tests.benchmarks.bench_cli [--repeats N] [--skip-large] [--before TREE]``
 
 Every row is a fresh process (``python -m`` of the installed entry point, so imports count), timed from
 spawn to exit; each gets one warm-up run, then the median of ``--repeats`` (default 5) runs, and the
@@ -17,7 +17,9 @@ nothing changed) on the loopback Hub of tests/hub/_hub_server.py with a SQLite d
 that varies per sample, then mostly one of a few canned introductions, as bench_analysis generates
 them). The warm-up of a compare row fills the text cache (embeddings, languages), as any earlier
 comparison of those answers would; ``compare, first run`` is the same command on an empty cache (one
-run, it cannot be repeated), so both figures are printed.
+run, it cannot be repeated), so both figures are printed. ``--before TREE`` (a source tree of another
+commit, e.g. ``git archive main | tar -x -C TREE``) adds each drift-monitor row run from that tree, in
+the same rounds, with its own data dir: a paired before/after.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per row after the warm-up (default 5)")
     parser.add_argument("--skip-large", action="store_true", help="leave out the 1,000 vs 1,000 comparison")
+    parser.add_argument("--before", type=Path, default=None, help="another source tree to time side by side")
     args = parser.parse_args()
 
     hub = HubServer().start()
@@ -98,6 +101,10 @@ def main() -> None:
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
         }
+        envs = {"": env}
+        if args.before is not None:
+            envs[" (before)"] = {**env, "PYTHONPATH": str(args.before.resolve()),
+                                 "DRIFT_MONITOR_DATA_DIR": str(tmp / "data-before")}
         timed([*CLI, "watch", "add", REPO], env)
         timed([*CLI, "check", "--json"], env)  # the first poll records the revision; later ones are quiet
 
@@ -107,24 +114,27 @@ def main() -> None:
         compare = {n: [*CLI, "compare", "--baseline", str(b), "--candidate", str(c), "--json"]
                    for n, (b, c) in files.items()}
         # The classifier is trained into the data dir on its very first use: not what this measures.
-        timed([sys.executable, "-c", "from monitor.analysis import IdentityClassifier; IdentityClassifier.load()"],
-              env)
+        for tree_env in envs.values():
+            train = "from monitor.analysis import IdentityClassifier; IdentityClassifier.load()"
+            timed([sys.executable, "-c", train], tree_env)
         first = {}
         for n in sizes:
             first[n] = timed(compare[n], env)  # empty text cache: embedder and language detector load
-        rows: dict[str, list[str]] = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "HfApi().model_info (bare)": [sys.executable, "-c", MODEL_INFO, REPO],
-            "drift-monitor --help": [*CLI, "--help"],
-            "check --json (quiet repo)": [*CLI, "check", "--json"],
-            **{f"compare {n} v {n}, files, embeddings": compare[n] for n in sizes},
+        rows: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+            "HfApi().model_info (bare)": ([sys.executable, "-c", MODEL_INFO, REPO], env),
         }
-        for command in rows.values():
-            timed(command, env)  # warm-up: page cache, bytecode, the compare rows' text cache
+        for suffix, tree_env in envs.items():
+            rows[f"drift-monitor --help{suffix}"] = ([*CLI, "--help"], tree_env)
+            rows[f"check --json (quiet repo){suffix}"] = ([*CLI, "check", "--json"], tree_env)
+            for n in sizes:
+                rows[f"compare {n} v {n}, files, embeddings{suffix}"] = (compare[n], tree_env)
+        for command, row_env in rows.values():
+            timed(command, row_env)  # warm-up: page cache, bytecode, the compare rows' text cache
         times: dict[str, list[float]] = {name: [] for name in rows}
         for _ in range(args.repeats):
-            for name, command in rows.items():
-                times[name].append(timed(command, env))
+            for name, (command, row_env) in rows.items():
+                times[name].append(timed(command, row_env))
     finally:
         hub.stop()
         shutil.rmtree(tmp, ignore_errors=True)
