@@ -69,9 +69,12 @@ def identity_export(path: Path, n: int, seed: int, probes: int = 20) -> Path:
 
 
 def timed(command: Sequence[str], env: dict[str, str]) -> float:
-    """Wall seconds of one process from spawn to exit; a failing command stops the benchmark."""
+    """Wall seconds of one process from spawn to exit; a failing command stops the benchmark.
+
+    It runs in the source tree it times (``python -c`` puts the working directory first on sys.path).
+    """
     started = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, env=env, cwd=env["PYTHONPATH"], capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command[-4:])} failed ({result.returncode}):\n{result.stderr[-2000:]}")
