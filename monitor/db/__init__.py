@@ -25,6 +25,7 @@ from monitor.db._models import (
 from monitor.db._queries import insert_ignoring_duplicates
 from monitor.db._session import (
     MIGRATIONS_DIR,
+    SCHEMA_HEAD,
     Database,
     current_revision,
     head_revision,
@@ -51,6 +52,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "MODEL_STATUSES",
     "RUN_STATUSES",
+    "SCHEMA_HEAD",
     "Alert",
     "AlertDelivery",
     "AlertStatus",

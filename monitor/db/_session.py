@@ -10,13 +10,9 @@ import contextlib
 import errno
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -26,8 +22,12 @@ from monitor._redact import redact
 from monitor._resources import bundled_dir
 from monitor.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "MIGRATIONS_DIR",
+    "SCHEMA_HEAD",
     "Database",
     "current_revision",
     "head_revision",
@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = bundled_dir("migrations")
+SCHEMA_HEAD = "0003_i12_events"
+"""The newest migration's revision id, so that opening an up-to-date database needs no Alembic (a script
+scan imports every migration: a third of a quick command's start). tests/db/test_migrations.py checks it
+against ``migrations/versions``: a new migration that does not move it fails the suite."""
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -69,6 +73,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise DatabaseError(
             f"migrations not found at {MIGRATIONS_DIR}; reinstall drift-monitor (its wheel ships them)"
@@ -80,7 +86,9 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def head_revision() -> str:
-    """The newest schema revision the code knows."""
+    """The newest schema revision in the migration scripts (what ``SCHEMA_HEAD`` must say)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     head = script.get_current_head()
     assert head is not None, "migrations/versions is empty"
@@ -88,13 +96,20 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at (None when it was never migrated)."""
+    """The schema revision the database is at (None when it was never migrated).
+
+    Read from Alembic's own table with plain SQL: Alembic is imported only when there is work to do.
+    """
     with _translate(engine), engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, target: str = "head") -> None:
     """Migrate the database to ``target`` (the newest schema by default)."""
+    from alembic import command
+
     with _translate(engine):
         command.upgrade(_alembic_config(engine), target)
 
@@ -129,7 +144,7 @@ class Database:
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Open the database at ``url``, upgrading its schema first unless told not to."""
     engine = make_engine(url)
-    if migrate and current_revision(engine) != head_revision():
+    if migrate and current_revision(engine) != SCHEMA_HEAD:
         upgrade(engine)
     return Database(engine)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from monitor.db import (
+    SCHEMA_HEAD,
     ProbeSuite,
     Response,
     Run,
@@ -23,6 +24,18 @@ def test_migrates_from_empty_to_head(db_url: str) -> None:
     tables = set(sa.inspect(engine).get_table_names())
     assert {"watched_models", "revisions", "runs", "responses", "labels", "alerts", "comparisons"} <= tables
     engine.dispose()
+
+
+def test_schema_head_names_the_newest_migration_and_an_old_database_is_upgraded(sqlite_url: str) -> None:
+    # open_database trusts SCHEMA_HEAD to skip Alembic on an up-to-date database: it must be the scripts' head.
+    assert head_revision() == SCHEMA_HEAD, "a new migration must move monitor.db.SCHEMA_HEAD to its revision id"
+    engine = make_engine(sqlite_url)
+    upgrade(engine, "0002_dashboard")
+    assert current_revision(engine) == "0002_dashboard"
+    engine.dispose()
+    db = open_database(sqlite_url)
+    assert current_revision(db.engine) == SCHEMA_HEAD
+    db.dispose()
 
 
 def test_open_database_upgrades_and_enforces_uniqueness(db_url: str) -> None:
