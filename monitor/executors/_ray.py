@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from monitor._logging import log_event
+from monitor._redact import redact
 from monitor.config import ExecutorConfig
 from monitor.db import Database, utcnow
 from monitor.errors import ExecutorError
 from monitor.executors._claims import claim_shard, ensure_shards, mark_shard, read_shards, renew_queued, shard_ranges
+from monitor.executors._database import task_url
 from monitor.executors._protocol import JobOutcome, ProgressCallback, RunJob
 from monitor.executors._resources import task_resources
 from monitor.executors._task import ShardResult, generate_shard
@@ -79,8 +81,7 @@ class RayExecutor:
         owner: str | None = None,
         poll_s: float = 0.5,
     ) -> None:
-        url = db.engine.url.render_as_string(hide_password=False)
-        require_postgresql(url)
+        require_postgresql(db.engine.url.drivername)
         try:
             import ray
         except ImportError:
@@ -88,7 +89,7 @@ class RayExecutor:
         self._ray = ray
         self._config = config
         self._db = db
-        self._db_url = url
+        self._db_url = task_url(db.engine.url)  # no password: each node supplies it (``_database``)
         # Absolute: a Ray worker's working directory is not the service's.
         self._data_dir = str(Path(config.worker_data_dir or data_dir).expanduser().absolute())
         self._owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"

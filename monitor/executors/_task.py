@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from monitor.db import Database, Response, Run, RunTask, insert_ignoring_duplicates, open_database, utcnow
 from monitor.engines import EngineSpec, Generation
 from monitor.engines._worker import WorkItem, _limits_problem, response_rows
-from monitor.errors import EngineError, ModelNotFoundError, MonitorError
+from monitor.errors import EngineError, ExecutorError, ModelNotFoundError, MonitorError
+from monitor.executors._database import node_url
 from monitor.executors._protocol import ModelRef
 
 __all__ = ["ShardResult", "generate_shard", "resolve_on_node"]
@@ -69,15 +70,34 @@ def generate_shard(
 ) -> ShardResult:
     """Generate and store the missing items of one shard; returns what it did (errors included, not raised).
 
+    ``db_url`` carries no password (``monitor.executors._database``): the node supplies it.
+
     A ``MonitorError`` (no such revision, an engine that refuses the model) is the run's fault and is
     reported, not raised: Ray's retries are for lost workers and nodes, not for a model that will not load.
     """
     node = f"{socket.gethostname()} ({_node_ip()})"
-    db = open_database(db_url, migrate=False)
+    db = open_database(node_url(db_url, _node_database_url()), migrate=False)
     try:
         return _generate(db, task_id, token, model, spec, items, Path(data_dir), heartbeat_s, node)
+    except sa.exc.OperationalError as exc:  # before the task could record anything: say how to fix it
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise ExecutorError(
+            f"the task on {node} cannot reach the database {db_url} ({first}); a Ray node supplies the "
+            "database password itself: PGPASSWORD, ~/.pgpass or its own DRIFT_MONITOR_DATABASE_URL in the "
+            "environment of 'ray start' (README: Deploying on a Ray cluster)"
+        ) from None
     finally:
         db.dispose()
+
+
+def _node_database_url() -> str | None:
+    """The node's own DRIFT_MONITOR_DATABASE_URL, read by the settings (their default names no server)."""
+    from monitor.config import load_settings
+
+    try:
+        return load_settings().database_url
+    except MonitorError:
+        return None
 
 
 def _generate(
