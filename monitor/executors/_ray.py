@@ -57,6 +57,7 @@ class _Shard:
     ref: Any = None
     seen_generated: int = 0
     submitted: float = 0.0
+    timed_out: str | None = None
 
 
 @dataclass
@@ -184,6 +185,7 @@ class RayExecutor:
         if claim.outcome != "claimed" or claim.token is None:
             return claim.outcome
         shard.token, shard.submitted, shard.seen_generated = claim.token, time.monotonic(), claim.generated
+        shard.timed_out = None
         shard.ref = self._remote.options(max_retries=self._config.max_retries, **resources).remote(
             self._db_url,
             task_id,
@@ -211,7 +213,8 @@ class RayExecutor:
         try:
             result: ShardResult = self._ray.get(ref)
         except self._ray.exceptions.RayError as exc:
-            error = _task_failure(exc, self._config.max_retries)
+            # A task this executor cancelled for its timeout ends as a lost worker (force=True): say why.
+            error = shard.timed_out or _task_failure(exc, self._config.max_retries)
             if shard.token:
                 mark_shard(self._db, task_id, shard.token, "failed", error)
             log_event(logger, "task.failed", level=logging.WARNING, run=shard.job.run_id, task=task_id, error=error)
@@ -257,10 +260,12 @@ class RayExecutor:
             limit = shard.job.timeout_s
             if limit is None or state is None or state.started_at is None or state.status != "running":
                 continue
-            if (now - state.started_at) > dt.timedelta(seconds=limit):
+            if shard.timed_out is None and (now - state.started_at) > dt.timedelta(seconds=limit):
+                shard.timed_out = _timeout_error(limit, len(shard.job.items[shard.first : shard.last]))
                 self._ray.cancel(ref, force=True)
-                if shard.token:
-                    mark_shard(self._db, task_id, shard.token, "failed", f"timed out after {limit:.0f} s")
+                log_event(
+                    logger, "task.timed_out", level=logging.WARNING, run=shard.job.run_id, task=task_id, limit=limit
+                )
 
     def _watch(
         self,
@@ -314,10 +319,19 @@ def _stored_ranges(db: Database, ids: Sequence[int], count: int) -> list[tuple[i
     return [(min(rows[i][0], count), min(rows[i][1], count)) for i in ids]
 
 
+def _timeout_error(limit: float, items: int) -> str:
+    """The run's error for a task cancelled at its timeout: what happened and the two ways out."""
+    return (
+        f"timed out: a task generating {items} responses ran longer than {limit:g} s and was cancelled; "
+        "raise the model's engine.timeout_s (drift-monitor run: --timeout) or split the run into smaller "
+        "tasks with [executor] shard_size"
+    )
+
+
 def _task_failure(exc: BaseException, retries: int) -> str:
     """One line for a task Ray gave up on: lost workers (after its retries) or an unexpected exception."""
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()
+    text = redact(str(exc)).strip().splitlines()
     detail = next((line for line in reversed(text) if line.strip()), name)[:300]
     if "WorkerCrashed" in name or "NodeDied" in name or "ActorDied" in name or "OutOfMemory" in name:
         return f"the task's worker was lost {retries + 1} times ({name}); the run resumes on its next retry"
