@@ -23,6 +23,7 @@ from monitor.db import Database, ProbeSuite, Response, Run, RunStatus, WatchedMo
 from monitor.engines import EngineSpec, GenerationRequest, request_seed
 from monitor.engines._worker import WorkItem, run_worker
 from monitor.errors import ModelNotFoundError
+from monitor.executors import Executor, ModelRef, RunJob
 from monitor.probes import Suite, SuiteSampling
 
 __all__ = [
@@ -140,11 +141,15 @@ def run_suite(
     new: bool = False,
     on_start: Callable[[int, int, int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    model: ModelRef | None = None,
 ) -> RunOutcome:
     """Create or resume the run for ``plan`` and generate what is missing in a worker process.
 
     ``new`` forces a fresh run even when a completed one exists (a re-run, for the noise floor).
     ``on_start(run_id, missing, expected)`` is called before generation; ``on_progress(n)`` per batch.
+    With ``executor`` (a cluster's) the missing pairs are its task(s) instead, resolving ``model`` on
+    their node; ``timeout_s`` then bounds each task.
     """
     started = time.monotonic()
     with db.session() as session:
@@ -158,7 +163,8 @@ def run_suite(
             return RunOutcome(run_id, "completed", None, 0, run.expected_responses, 0.0, resumed=True)
     # One live supervisor per run: a restarted service waits for (or takes over a stale) claim.
     with claim_run(db, run_id):
-        return _generate(db, run_id, plan, engine, timeout_s, on_start, on_progress, started, resumed)
+        through = (executor, model) if executor is not None and model is not None else None
+        return _generate(db, run_id, plan, engine, timeout_s, on_start, on_progress, started, resumed, through)
 
 
 def _generate(
@@ -171,6 +177,7 @@ def _generate(
     on_progress: Callable[[int], None] | None,
     started: float,
     resumed: bool,
+    through: tuple[Executor, ModelRef] | None = None,
 ) -> RunOutcome:
     """Generate the missing responses of a claimed run and record how it ended."""
     with db.session() as session:
@@ -192,7 +199,21 @@ def _generate(
 
     error: str | None = None
     generated = 0
-    if missing:
+    if missing and through is not None:
+        executor, model = through
+        job = RunJob(run_id, model.repo_id, model, engine, plan.items, timeout_s=timeout_s)
+
+        def progressed(_job: RunJob, count: int) -> None:
+            if on_progress:
+                on_progress(count)
+
+        try:
+            for finished in executor.execute([job], on_progress=progressed):
+                error, generated = finished.error, finished.generated
+        except KeyboardInterrupt:
+            _finish(db, run_id, "failed", "interrupted; run the same command again to resume")
+            raise
+    elif missing:
         try:
             outcome = run_worker(
                 db_url=db.engine.url.render_as_string(hide_password=False),
@@ -365,20 +386,33 @@ def model_location(source: str, repo_id: str, sha: str, *, data_dir: Path, allow
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """What ``drift-monitor run --model X --revision R`` refers to."""
+    """What ``drift-monitor run --model X --revision R`` refers to.
+
+    ``path`` is the local folder of the pinned files; None when they were not fetched here (a cluster
+    task fetches them on its own node, ``ref`` says which).
+    """
 
     repo_id: str
     source: str
     sha: str
-    path: Path
+    path: Path | None
+    allow_pickle: bool = False
+
+    @property
+    def ref(self) -> ModelRef:
+        """The model as an executor's task resolves it on its node."""
+        return ModelRef(self.source, self.repo_id, self.sha, allow_pickle=self.allow_pickle)
 
 
-def resolve_model(model: str, revision: str | None, *, data_dir: Path, allow_pickle: bool = False) -> ResolvedModel:
-    """Turn a CLI ``--model PATH_OR_REPO --revision REV`` into a pinned local folder.
+def resolve_model(
+    model: str, revision: str | None, *, data_dir: Path, allow_pickle: bool = False, fetch: bool = True
+) -> ResolvedModel:
+    """Turn a CLI ``--model PATH_OR_REPO --revision REV`` into a pinned revision (a local folder if ``fetch``).
 
     A git repository path is checked out at the revision's sha; any other existing path (a model folder
     or a .gguf file) is used as it is, labelled with ``revision`` (default ``local``); anything else is a
-    Hub repository id, resolved to a sha and downloaded (honouring HF_ENDPOINT and HF_TOKEN).
+    Hub repository id, resolved to a sha and downloaded (honouring HF_ENDPOINT and HF_TOKEN). Without
+    ``fetch`` only the sha is resolved: nothing is checked out or downloaded on this host.
     """
     from monitor.hub import open_source
 
@@ -386,21 +420,19 @@ def resolve_model(model: str, revision: str | None, *, data_dir: Path, allow_pic
     if path.exists():
         resolved = path.resolve()
         if (resolved / ".git").exists():
-            source = open_source("git", str(resolved))
-            sha = source.head(revision or "HEAD")
-            return ResolvedModel(
-                str(resolved),
-                "git",
-                sha,
-                model_location("git", str(resolved), sha, data_dir=data_dir, allow_pickle=allow_pickle),
-            )
+            sha = open_source("git", str(resolved)).head(revision or "HEAD")
+            if not fetch:
+                return ResolvedModel(str(resolved), "git", sha, None, allow_pickle)
+            checkout = model_location("git", str(resolved), sha, data_dir=data_dir, allow_pickle=allow_pickle)
+            return ResolvedModel(str(resolved), "git", sha, checkout, allow_pickle)
         if resolved.is_dir() and not (resolved / "config.json").is_file() and not any(resolved.glob("*.gguf")):
             raise ModelNotFoundError(f"{model} is not a model: it has no config.json (nor a .gguf file)")
-        return ResolvedModel(str(resolved), "local", revision or "local", resolved)
+        return ResolvedModel(str(resolved), "local", revision or "local", resolved, allow_pickle)
     if model.count("/") != 1 or model.startswith((".", "/")):
         raise ModelNotFoundError(f"{model} is neither an existing path nor a Hub repository id (org/name)")
     source = open_source("hf", model, cache_dir=data_dir / "hub")
     sha = source.head(revision or "main")
-    return ResolvedModel(
-        model, "hf", sha, model_location("hf", model, sha, data_dir=data_dir, allow_pickle=allow_pickle)
-    )
+    if not fetch:
+        return ResolvedModel(model, "hf", sha, None, allow_pickle)
+    snapshot = model_location("hf", model, sha, data_dir=data_dir, allow_pickle=allow_pickle)
+    return ResolvedModel(model, "hf", sha, snapshot, allow_pickle)
