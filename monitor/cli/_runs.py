@@ -52,7 +52,9 @@ def run_command(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda (transformers).")] = "auto",
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before the worker is stopped.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds before the worker (or each Ray task) is stopped.")
+    ] = None,
     new: Annotated[bool, typer.Option("--new", help="Start a new run even if an identical one completed.")] = False,
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow *.bin/*.pt weights.")] = False,
     executor_kind: Annotated[
