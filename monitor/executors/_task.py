@@ -79,7 +79,7 @@ def generate_shard(
     db = open_database(node_url(db_url, _node_database_url()), migrate=False)
     try:
         return _generate(db, task_id, token, model, spec, items, Path(data_dir), heartbeat_s, node)
-    except sa.exc.OperationalError as exc:  # before the task could record anything: say how to fix it
+    except sa.exc.OperationalError as exc:  # refused (no password on this node?) or gone: say where it comes from
         first = str(exc.orig or exc).strip().splitlines()[0]
         raise ExecutorError(
             f"the task on {node} cannot reach the database {db_url} ({first}); a Ray node supplies the "
