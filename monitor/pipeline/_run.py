@@ -151,6 +151,8 @@ def run_suite(
     With ``executor`` (a cluster's) the missing pairs are its task(s) instead, resolving ``model`` on
     their node; ``timeout_s`` then bounds each task.
     """
+    if executor is not None and model is None:
+        raise ValueError("run_suite(executor=...) needs model=: the tasks resolve it on their nodes")
     started = time.monotonic()
     with db.session() as session:
         run, created = open_run(
@@ -163,7 +165,7 @@ def run_suite(
             return RunOutcome(run_id, "completed", None, 0, run.expected_responses, 0.0, resumed=True)
     # One live supervisor per run: a restarted service waits for (or takes over a stale) claim.
     with claim_run(db, run_id):
-        through = (executor, model) if executor is not None and model is not None else None
+        through = (executor, model) if executor is not None and model is not None else None  # checked above
         return _generate(db, run_id, plan, engine, timeout_s, on_start, on_progress, started, resumed, through)
 
 

@@ -1,9 +1,12 @@
 """The Ray executor against the local one, and how Ray's fan-out scales with GPUs.
 
 1. Overhead: the same runs (SmolLM2-135M on the CPU, transformers engine) through ``local`` (one spawned
-   worker per run, one after another) and ``ray`` (one task per run, on a local cluster with one
-   logical GPU, so tasks also run one at a time): the ratio is what Ray's scheduling, worker start and
-   task bookkeeping cost. Cluster start-up is reported apart (a service pays it once).
+   worker per run, one after another), ``in-process`` (the very task function ``ray`` runs, called here
+   run after run: no executor at all) and ``ray`` (one task per run, on a local cluster with one
+   logical GPU, so tasks also run one at a time). ray / local is what a deployment sees (the local
+   executor pays a fresh process, torch and transformers imports per run); ray / in-process is Ray's
+   own cost (scheduling, task bookkeeping, the database claim), both sides warmed by one run first.
+   Cluster start-up is reported apart (a service pays it once).
 2. Scaling: runs whose engine has a fixed latency per batch (the OpenAI engine against a loopback server
    that answers each request after ``--latency`` seconds, concurrency 1), each task taking one logical
    GPU, on clusters of 1, 2 and 4 logical GPUs: throughput and its ratio to linear.
@@ -97,6 +100,25 @@ def _timed(executor: object, db: Database, jobs: list[RunJob]) -> float:
     return seconds
 
 
+def _in_process(db: Database, jobs: list[RunJob], data_dir: Path) -> float:
+    """The tasks Ray would run, called in this process one after another (claimed like Ray's)."""
+    from monitor.executors import claim_shard, ensure_shards, generate_shard, shard_ranges
+    from monitor.executors._database import task_url
+
+    started = time.perf_counter()
+    for job in jobs:
+        (task_id,) = ensure_shards(db, job.run_id, shard_ranges(job.items, None), executor="in-process")
+        claim = claim_shard(db, task_id, owner="bench", stale_after_s=600)
+        assert claim.token is not None
+        result = generate_shard(
+            task_url(db.engine.url), task_id, claim.token, job.model, job.spec, list(job.items), str(data_dir), 5.0
+        )
+        assert result.error is None, result.error
+    seconds = time.perf_counter() - started
+    assert all(len(stored_pairs(db, job.run_id)) == len(job.items) for job in jobs)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=4, help="SmolLM2 runs for the overhead comparison")
@@ -119,25 +141,29 @@ def main() -> None:
     with _postgres() as url:
         db = open_database(url)
 
-        def smollm2_jobs(tag: str) -> list[RunJob]:
+        def smollm2_jobs(tag: str, count: int = args.runs) -> list[RunJob]:
             return [
                 smollm2_job(
                     db, model_dir, repo_id=f"bench/{tag}-{i}", suite="identity", limit=args.limit,
                     max_tokens=args.max_tokens, batch_size=2,
                 )
-                for i in range(args.runs)
+                for i in range(count)
             ]
 
         jobs = smollm2_jobs("local")
         items = sum(len(job.items) for job in jobs)
         local_s = _timed(LocalExecutor(db=db, data_dir=data_dir), db, jobs)
+        _in_process(db, smollm2_jobs("inline-warm", 1), data_dir)  # torch and transformers imported here
+        inline_s = _in_process(db, smollm2_jobs("inline"), data_dir)
         with _cluster(gpus=1, cpus=2) as startup_s:
             executor = _ray_executor(db, data_dir)
+            _timed(executor, db, smollm2_jobs("ray-warm", 1))  # the same warm-up: the worker imports them once
             ray_s = _timed(executor, db, smollm2_jobs("ray"))
         print(f"1. overhead: {args.runs} SmolLM2 runs x {items // args.runs} responses, one at a time")
-        print(f"   local  {local_s:7.1f} s")
-        print(f"   ray    {ray_s:7.1f} s   (cluster start-up {startup_s:.1f} s, not counted)")
-        print(f"   ray / local = {ray_s / local_s:.2f}")
+        print(f"   local       {local_s:7.1f} s   (a fresh worker process per run)")
+        print(f"   in-process  {inline_s:7.1f} s   (the task function called here, warm)")
+        print(f"   ray         {ray_s:7.1f} s   (warm worker; cluster start-up {startup_s:.1f} s, not counted)")
+        print(f"   ray / local = {ray_s / local_s:.2f}   ray / in-process = {ray_s / inline_s:.2f}")
 
         print(f"2. scaling: {args.latency_runs} runs, fixed latency {args.latency:.2f} s per batch, 1 GPU per task")
         print(f"   {'gpus':>4} {'seconds':>8} {'responses/s':>12} {'speed-up':>9} {'of linear':>10}")
