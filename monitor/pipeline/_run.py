@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,8 +23,11 @@ from monitor.db import Database, ProbeSuite, Response, Run, RunStatus, WatchedMo
 from monitor.engines import EngineSpec, GenerationRequest, request_seed
 from monitor.engines._worker import WorkItem, run_worker
 from monitor.errors import ModelNotFoundError
-from monitor.executors import Executor, ModelRef, RunJob
+from monitor.executors._protocol import ModelRef, RunJob
 from monitor.probes import Suite, SuiteSampling
+
+if TYPE_CHECKING:
+    from monitor.executors import Executor
 
 __all__ = [
     "ResolvedModel",
