@@ -82,7 +82,7 @@ class EngineConfig(_Strict):
     kind: EngineKind = "transformers"
     options: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float = Field(default=6 * 3600, gt=0)
-    batch_size: int = Field(default=8, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)  # None: the engine picks (by prompt length and memory)
 
 
 class ScheduleConfig(_Strict):

@@ -125,7 +125,6 @@ max_tokens = {options.max_tokens}
 
 [models.engine]
 kind = "transformers"
-batch_size = 8
 options = {{ device = "cpu" }}
 
 [[channels]]

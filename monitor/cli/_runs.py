@@ -49,7 +49,9 @@ def run_command(
     samples: Annotated[int | None, typer.Option("--samples", min=0, help="Sampled responses per probe.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N probes of each suite.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Override the suite's.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Requests per batch (default: by prompt length, memory).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda (transformers).")] = "auto",
     timeout: Annotated[

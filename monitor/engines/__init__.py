@@ -1,5 +1,6 @@
 """Engines turn generation requests into text: transformers (CPU/CUDA), vllm and OpenAI-compatible servers."""
 
+from monitor.engines._batching import pack_by_length
 from monitor.engines._factory import build_engine
 from monitor.engines._fingerprint import (
     FINGERPRINT_PROMPTS,
@@ -9,6 +10,7 @@ from monitor.engines._fingerprint import (
     compare_fingerprints,
     take_fingerprint,
 )
+from monitor.engines._hardware import available_memory_bytes, cpu_has_native_bf16, native_dtype
 from monitor.engines._openai import OpenAIEngine, ScoredGeneration, TokenLogprob
 from monitor.engines._protocol import (
     Engine,
@@ -40,8 +42,12 @@ __all__ = [
     "TokenLogprob",
     "TransformersEngine",
     "VLLMEngine",
+    "available_memory_bytes",
     "build_engine",
     "compare_fingerprints",
+    "cpu_has_native_bf16",
+    "native_dtype",
+    "pack_by_length",
     "request_seed",
     "take_fingerprint",
 ]

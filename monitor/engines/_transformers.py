@@ -1,5 +1,10 @@
 """The ``transformers`` engine: CPU or CUDA, batched generation with left padding and per-request seeds.
 
+Unless told otherwise it picks what runs fastest here: the dtype the processor computes natively
+(bfloat16 on CUDA and on CPUs with native bf16, float32 elsewhere) and batches as large as memory allows,
+packed by prompt length (``_batching.pack_by_length``): on CPU a batch of 32 generates ~2.8x faster
+than a batch of 8.
+
 Sampling is done by our own logits processor with one ``torch.Generator`` per request, so a sample
 depends on its request's seed and not on which other requests shared its batch; that is what lets a
 killed run resume and produce exactly the samples it would have produced.
@@ -13,12 +18,21 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from monitor.engines._batching import pack_by_length
+from monitor.engines._hardware import available_memory_bytes, native_dtype
 from monitor.engines._protocol import FinishReason, Generation, GenerationRequest
 from monitor.errors import EngineError, ModelNotFoundError
 
 __all__ = ["TransformersEngine"]
 
 _WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".bin", ".pt")
+# The largest automatic batch. generate() keeps computing rows that already stopped until the longest
+# row of the batch is done, so past the point where a larger batch stops amortising weight reads a
+# larger one only wastes work on finished rows: on 2 CPU cores 32 was 2.8x faster than 8, and no
+# faster beyond.
+_AUTO_CAP_CPU = 32
+_AUTO_CAP_CUDA = 128
+_MEMORY_SHARE = 0.5  # of the memory free when a group starts: the rest is for everything else on the host
 
 
 class TransformersEngine:
@@ -32,7 +46,7 @@ class TransformersEngine:
         *,
         device: str = "auto",
         dtype: str = "auto",
-        batch_size: int = 8,
+        batch_size: int | None = None,
         gguf_file: str | None = None,
         allow_pickle: bool = False,
     ) -> None:
@@ -75,7 +89,12 @@ class TransformersEngine:
         if eos is None:
             eos = self._tokenizer.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos])
+        if batch_size is not None and batch_size < 1:
+            raise EngineError(f"engine option batch_size = {batch_size}: use 1 or more (or leave it out: automatic)")
         self._batch_size = batch_size
+        self._dtype_name = str(torch_dtype).removeprefix("torch.")
+        self._kv_bytes_per_token, self._row_bytes = _memory_costs(self._model.config, torch_dtype.itemsize)
+        self._auto_cap = _AUTO_CAP_CUDA if self._device.startswith("cuda") else _AUTO_CAP_CPU
         self._version = f"transformers {transformers.__version__}, torch {torch.__version__}"
 
     @property
@@ -96,22 +115,44 @@ class TransformersEngine:
         text = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return str(text)
 
+    @property
+    def dtype(self) -> str:
+        """The dtype the weights run in (``float32``, ``bfloat16``...), as chosen or resolved from ``auto``."""
+        return self._dtype_name
+
     def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[Generation]:
         """Generate in batches of similar prompt length, grouped by max_tokens; yields batch by batch."""
-        prompts = [(request, self.prompt_text(request)) for request in requests]
-        prompts.sort(key=lambda item: (item[0].sampling.max_tokens, len(item[1])))
+        texts = [self.prompt_text(request) for request in requests]
+        token_ids = self._tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        prompts = sorted(zip(requests, token_ids, strict=True), key=lambda p: (p[0].sampling.max_tokens, len(p[1])))
         for max_tokens, group in groupby(prompts, key=lambda item: item[0].sampling.max_tokens):
             items = list(group)
-            for start in range(0, len(items), self._batch_size):
-                yield from self._generate_batch(items[start : start + self._batch_size], max_tokens)
+            sizes = pack_by_length(
+                [len(ids) for _, ids in items],
+                max_tokens=max_tokens,
+                token_bytes=self._kv_bytes_per_token,
+                row_bytes=self._row_bytes,
+                budget_bytes=self._batch_budget(),
+                cap=self._batch_size or self._auto_cap,
+            )
+            start = 0
+            for size in sizes:
+                yield from self._generate_batch(items[start : start + size], max_tokens)
+                start += size
 
-    def _generate_batch(self, items: list[tuple[GenerationRequest, str]], max_tokens: int) -> Iterator[Generation]:
+    def _batch_budget(self) -> int | None:
+        free = available_memory_bytes(self._torch, self._device)
+        return None if free is None else int(free * _MEMORY_SHARE)
+
+    def _generate_batch(
+        self, items: list[tuple[GenerationRequest, list[int]]], max_tokens: int
+    ) -> Iterator[Generation]:
         torch = self._torch
         from transformers import GenerationConfig, LogitsProcessorList
 
-        encoded = self._tokenizer(
-            [text for _, text in items], return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self._device)
+        encoded = self._tokenizer.pad({"input_ids": [ids for _, ids in items]}, padding=True, return_tensors="pt").to(
+            self._device
+        )
         sampler = _SeededSampler([request for request, _ in items], device=self._device)
         config = GenerationConfig(
             do_sample=False,
@@ -200,9 +241,29 @@ class _SeededSampler:
         return forced
 
 
+def _memory_costs(config: Any, itemsize: int) -> tuple[int, int]:
+    """Bytes a batch row needs per token of its sequence (KV cache, prefill activations) and per row.
+
+    Per token: keys and values of every layer, and one layer's MLP and attention activations during
+    the prompt's forward pass (SDPA does not materialise the score matrix). Per row: the float32
+    logits over the vocabulary, copied a few times by the sampler and ``generate``.
+    """
+    text = getattr(config, "text_config", None) or config
+    hidden = int(getattr(text, "hidden_size", 4096))
+    heads = int(getattr(text, "num_attention_heads", 32))
+    kv_heads = int(getattr(text, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(text, "head_dim", None) or hidden // heads)
+    layers = int(getattr(text, "num_hidden_layers", 32))
+    intermediate = int(getattr(text, "intermediate_size", 4 * hidden))
+    vocab = int(getattr(text, "vocab_size", 32000))
+    per_token = 2 * layers * kv_heads * head_dim * itemsize + (3 * intermediate + 4 * hidden) * itemsize
+    return per_token, 8 * vocab * 4
+
+
 def _resolve_dtype(torch: Any, dtype: str, device: str) -> Any:
+    """``auto``: what the processor computes natively (bf16 on CUDA and on CPUs with native bf16)."""
     if dtype == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+        dtype = native_dtype(device)
     try:
         return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     except KeyError:

@@ -31,11 +31,12 @@ from typing import Any
 
 from monitor.engines._protocol import EngineSpec, Generation, GenerationRequest
 
-__all__ = ["WorkItem", "WorkerOutcome", "response_rows", "run_worker"]
+__all__ = ["WorkItem", "WorkerOutcome", "response_rows", "run_worker", "store_every"]
 
 _POLL_S = 0.2
 _EXIT_GRACE_S = 10.0  # how long a worker that reported ``done`` may take to exit before it is killed
 _PARENT_CHECK_S = 0.5
+_STORE_EVERY = 8
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _worker_main(
         batch: list[Generation] = []
         for generation in engine.generate([item.request for item in items]):
             batch.append(generation)
-            if len(batch) >= _batch_size(spec):
+            if len(batch) >= store_every(spec):
                 _store(db, run_id, batch, by_key)
                 messages.put(("progress", len(batch)))
                 batch = []
@@ -217,8 +218,9 @@ def _kill_own_group() -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
-def _batch_size(spec: EngineSpec) -> int:
-    return int(spec.options.get("batch_size", 8))
+def store_every(spec: EngineSpec) -> int:
+    """How many generations are stored per database write: the batch size, or 8 when the engine picks it."""
+    return int(spec.options.get("batch_size") or _STORE_EVERY)
 
 
 def _open(db_url: str) -> Any:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from monitor.db import Database, Response, Run, RunTask, insert_ignoring_duplicates, open_database, utcnow
 from monitor.engines import EngineSpec, Generation
-from monitor.engines._worker import WorkItem, _limits_problem, response_rows
+from monitor.engines._worker import WorkItem, _limits_problem, response_rows, store_every
 from monitor.errors import EngineError, ExecutorError, ModelNotFoundError, MonitorError
 from monitor.executors._database import node_url
 from monitor.executors._protocol import ModelRef
@@ -130,7 +130,7 @@ def _generate(
                 _record_engine(db, run_id, engine.version, f"{engine.device} on {node}")
                 by_key = {(item.request.probe_id, item.request.sample_index): item for item in missing}
                 batch: list[Generation] = []
-                size = int(spec.options.get("batch_size", 8))
+                size = store_every(spec)
                 for generation in engine.generate([item.request for item in missing]):
                     batch.append(generation)
                     if len(batch) >= size:

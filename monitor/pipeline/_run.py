@@ -248,10 +248,15 @@ def run_options_key(engine: EngineSpec) -> dict[str, Any]:
 
 
 def engine_spec(
-    kind: str, model: str, revision: str | None, *, options: Mapping[str, Any], batch_size: int
+    kind: str, model: str, revision: str | None, *, options: Mapping[str, Any], batch_size: int | None
 ) -> EngineSpec:
-    """The one way a run's engine spec is built (``run`` and the cycle): its options plus the batch size."""
-    return EngineSpec(kind=kind, model=model, revision=revision, options={**options, "batch_size": batch_size})
+    """The one way a run's engine spec is built (``run`` and the cycle): its options plus the batch size.
+
+    ``batch_size`` None leaves the choice to the engine (the transformers engine packs by prompt length
+    and free memory; vLLM and OpenAI keep their own defaults).
+    """
+    sized = {} if batch_size is None else {"batch_size": batch_size}
+    return EngineSpec(kind=kind, model=model, revision=revision, options={**options, **sized})
 
 
 def find_run(

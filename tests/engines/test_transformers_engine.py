@@ -75,3 +75,18 @@ def test_refuses_what_is_not_a_model(tmp_path: Path) -> None:
     (tmp_path / "pytorch_model.bin").write_bytes(b"")
     with pytest.raises(EngineError, match="pickle weights"):
         TransformersEngine(tmp_path)
+
+
+def test_automatic_batch_and_dtype_are_the_machines(smollm2_dir: Path) -> None:
+    from monitor.engines import native_dtype
+
+    auto = TransformersEngine(smollm2_dir, device="cpu")
+    try:
+        assert auto.dtype == native_dtype("cpu")
+        requests = [_request(f"topic{i}", 1, seed=i, max_tokens=3) for i in range(10)]
+        results = list(auto.generate(requests))
+        assert sorted(g.probe_id for g in results) == sorted(r.probe_id for r in requests)
+        # One batch for all ten (they fit): every generation shares the batch's latency.
+        assert len({g.latency_s for g in results}) == 1
+    finally:
+        auto.close()
