@@ -28,11 +28,16 @@ __all__ = ["DemoOptions", "DemoResult", "run_demo"]
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """How much work the demo does per revision (small enough for 2 CPU cores in a few minutes)."""
+    """How much work the demo does per revision: the whole story in under three minutes on 2 CPU cores.
 
-    samples: int = 3
-    limit: int = 8
-    max_tokens: int = 48
+    Six probes with a greedy answer and two samples each (18 answers per suite, one batch) are enough
+    for the fine-tuned revision's identity drift to be significant, and a model names itself in its
+    first sentence, so 32 tokens tell the identity story; longer answers only cost time.
+    """
+
+    samples: int = 2
+    limit: int = 6
+    max_tokens: int = 32
     revisions: int | None = None  # play only the first N pushes (tests use fewer)
 
 
@@ -81,10 +86,11 @@ def run_demo(
     database_url = f"sqlite:///{database_path}"
     db = open_database(database_url)
     channels = build_channels(list(config.channels), base_dir=root)
+    # One service for every push, as a real one would be: its embedder is loaded once, not per cycle.
+    service = Service(db, config, channels, data_dir=settings.data_dir, options=ServiceOptions(port=None))
     for number, revision in enumerate(revisions, start=1):
         set_main(repo, revision.sha)
         echo(f'\n[{number}/{len(revisions)}] upstream pushed {revision.sha[:12]} "{revision.title}" ({revision.story})')
-        service = Service(db, config, channels, data_dir=settings.data_dir, options=ServiceOptions(port=None))
         report = service.once()
         echo(
             f"    cycle: {report.changes} change(s), {report.runs_completed} run(s), {report.responses} responses, "

@@ -344,15 +344,19 @@ def export_records(db: Database, run_id: int) -> list[dict[str, Any]]:
 
 @app.command("demo")
 def demo_command(
-    samples: Annotated[int, typer.Option("--samples", min=1, help="Sampled responses per probe.")] = 3,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Probes per suite.")] = 8,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 48,
+    samples: Annotated[int | None, typer.Option("--samples", min=1, help="Sampled responses per probe.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Probes per suite.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens per answer.")] = None,
 ) -> None:
-    """The embedded default: watch a local SmolLM2 repository through silent changes, offline, on CPU."""
+    """The embedded default: watch a local SmolLM2 repository through silent changes, offline, on CPU.
+
+    Unset options keep the demo's own sizes (``monitor.demo.DemoOptions``).
+    """
     from monitor.demo import DemoOptions, run_demo
 
+    given = {"samples": samples, "limit": limit, "max_tokens": max_tokens}
     run_demo(
         _common.settings(),
-        options=DemoOptions(samples=samples, limit=limit, max_tokens=max_tokens),
+        options=DemoOptions(**{name: value for name, value in given.items() if value is not None}),
         echo=typer.echo,
     )
