@@ -14,12 +14,14 @@ monitor sees each change arrive as a poll would. Everything is cached under the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monitor._smollm import materialize_smollm2
 from monitor.errors import MonitorError
@@ -149,8 +151,10 @@ def _finetune_identity(base: Path, repo: Path, *, steps: int = 16, top_layers: i
     """A short fine-tune of the top layers on identity answers, written over ``repo/model.safetensors``.
 
     Only the last ``top_layers`` decoder layers learn (the embeddings, tied to the output head, stay
-    frozen): backward stops early and the optimiser state is small, so this takes about a minute on
-    two CPU cores, yet it changes every weight fingerprint that matters and the model's self-description.
+    frozen): backward stops early and the optimiser state is small, yet it changes every weight
+    fingerprint that matters and the model's self-description. The frozen layers below compute the
+    same activations at every step, so they run once per example (``_frozen_inputs``) and the steps
+    run only the layers that learn: the same updates for about half the CPU time.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -175,17 +179,50 @@ def _finetune_identity(base: Path, repo: Path, *, steps: int = 16, top_layers: i
         answer_ids = tokenizer(answer + "<|im_end|>", add_special_tokens=False)["input_ids"]
         examples.append((head_ids + answer_ids, [-100] * len(head_ids) + answer_ids))
     optimizer = torch.optim.AdamW(trainable, lr=3e-4)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    frozen = _frozen_inputs(model, [ids for ids, _ in examples], first_trained=len(model.model.layers) - top_layers)
+    layers = model.model.layers
+    model.model.layers = torch.nn.ModuleList(list(layers)[-top_layers:])  # the steps start from ``frozen``
     batch_size = 4
-    for step in range(steps):
-        batch = [examples[(step * batch_size + k) % len(examples)] for k in range(batch_size)]
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    try:
+        for step in range(steps):
+            picked = [(step * batch_size + k) % len(examples) for k in range(batch_size)]
+            width = max(len(examples[i][0]) for i in picked)
+            # Right padding: a causal model's real positions never see the pad after them (labels -100).
+            hidden = torch.stack(
+                [torch.nn.functional.pad(frozen[i], (0, 0, 0, width - frozen[i].shape[0])) for i in picked]
+            )
+            labels = torch.tensor([examples[i][1] + [-100] * (width - len(examples[i][1])) for i in picked])
+            attention = torch.tensor([[1] * len(examples[i][0]) + [0] * (width - len(examples[i][0])) for i in picked])
+            loss = model(inputs_embeds=hidden, attention_mask=attention, labels=labels).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    finally:
+        model.model.layers = layers
     model.eval()
     model.to(torch.bfloat16).save_pretrained(str(repo))  # type: ignore[arg-type]
+
+
+def _frozen_inputs(model: Any, sequences: list[list[int]], *, first_trained: int) -> list[Any]:
+    """Per sequence, the hidden states entering layer ``first_trained`` (what the frozen layers output)."""
+    import torch
+
+    captured: list[Any] = []
+
+    def keep(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        captured.append((args[0] if args else kwargs["hidden_states"])[0].detach().clone())
+        raise _Captured
+
+    handle = model.model.layers[first_trained].register_forward_pre_hook(keep, with_kwargs=True)
+    try:
+        with torch.no_grad():
+            for ids in sequences:
+                with contextlib.suppress(_Captured):
+                    model(input_ids=torch.tensor([ids]))
+    finally:
+        handle.remove()
+    return captured
+
+
+class _Captured(Exception):
+    """Stops a forward pass once the frozen layers' output is captured (the rest is not needed)."""

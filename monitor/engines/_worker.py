@@ -177,6 +177,7 @@ def _worker_main(
             _store(db, run_id, batch, by_key)
             messages.put(("progress", len(batch)))
         engine.close()
+        db.dispose()
         messages.put(("done",))
     except MonitorError as exc:
         messages.put(("error", str(exc)))
@@ -188,6 +189,9 @@ def _worker_main(
     finally:
         messages.close()
         messages.join_thread()
+    # Everything is stored and reported: skip the interpreter's teardown (freeing a loaded model and
+    # unloading torch takes seconds on a small CPU) that the parent would otherwise wait for.
+    os._exit(0)
 
 
 def _bind_to_parent(parent_pid: int) -> None:

@@ -133,8 +133,12 @@ def _paired(ours: Callable[[], Timed], theirs: Callable[[], Timed], repeats: int
 
 
 def _monitor_run(work: Path, model_dir: Path, args: argparse.Namespace, batch: int | None) -> Timed:
-    """``drift-monitor run`` in a fresh process on a fresh SQLite database; tokens read back from it."""
-    database = work / f"run-{time.monotonic_ns()}.db"
+    """``drift-monitor run --new`` in a fresh process; its tokens are read back from the database.
+
+    One SQLite database for the whole benchmark, as a user has one: the untimed first run creates its
+    schema, the timed ones find it current.
+    """
+    database = work / "runs.db"
     command = [
         str(Path(sys.executable).parent / "drift-monitor"),
         "run",
@@ -150,6 +154,7 @@ def _monitor_run(work: Path, model_dir: Path, args: argparse.Namespace, batch: i
         str(args.max_tokens),
         "--device",
         "cpu",
+        "--new",
     ]
     if batch is not None:
         command += ["--batch-size", str(batch)]
@@ -162,8 +167,9 @@ def _monitor_run(work: Path, model_dir: Path, args: argparse.Namespace, batch: i
     subprocess.run(command, env=environment, check=True, capture_output=True)
     wall = time.perf_counter() - started
     with sqlite3.connect(database) as connection:
-        tokens = connection.execute("SELECT SUM(completion_tokens) FROM responses").fetchone()[0]
-    database.unlink()
+        tokens = connection.execute(
+            "SELECT SUM(completion_tokens) FROM responses WHERE run_id = (SELECT MAX(id) FROM runs)"
+        ).fetchone()[0]
     return Timed(wall, int(tokens))
 
 
