@@ -86,11 +86,16 @@ def run_demo(
     database_url = f"sqlite:///{database_path}"
     db = open_database(database_url)
     channels = build_channels(list(config.channels), base_dir=root)
-    # One service for every push, as a real one would be: its embedder is loaded once, not per cycle.
-    service = Service(db, config, channels, data_dir=settings.data_dir, options=ServiceOptions(port=None))
+    embedder: Any = None
     for number, revision in enumerate(revisions, start=1):
         set_main(repo, revision.sha)
         echo(f'\n[{number}/{len(revisions)}] upstream pushed {revision.sha[:12]} "{revision.title}" ({revision.story})')
+        # ``once`` is one service's whole life (it stops the service at the end), so every push gets a
+        # new one; they share the first one's embedder, loaded once as a long-running service's would be.
+        service = Service(db, config, channels, data_dir=settings.data_dir, options=ServiceOptions(port=None))
+        if embedder is None:
+            embedder = service.ctx.embedder
+        service.ctx.embedder = embedder
         report = service.once()
         echo(
             f"    cycle: {report.changes} change(s), {report.runs_completed} run(s), {report.responses} responses, "
