@@ -28,7 +28,7 @@ __all__ = ["DemoOptions", "DemoResult", "run_demo"]
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """How much work the demo does per revision: the whole story in under three minutes on 2 CPU cores.
+    """How much work the demo does per revision: sized so the whole story fits a few minutes on 2 CPU cores.
 
     Six probes with a greedy answer and two samples each (18 answers per suite, one batch) are enough
     for the fine-tuned revision's identity drift to be significant, and a model names itself in its
