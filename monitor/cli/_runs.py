@@ -128,7 +128,7 @@ def _run_suites(
     samples: int | None,
     limit: int | None,
     max_tokens: int | None,
-    batch_size: int,
+    batch_size: int | None,
     seed: int,
     timeout: float | None,
     new: bool,
