@@ -25,7 +25,7 @@ from monitor._logging import log_event
 from monitor._redact import redact
 from monitor.config import ExecutorConfig
 from monitor.db import Database, utcnow
-from monitor.errors import ExecutorError
+from monitor.errors import ExecutorError, MonitorError
 from monitor.executors._claims import claim_shard, ensure_shards, mark_shard, read_shards, renew_queued, shard_ranges
 from monitor.executors._database import task_url
 from monitor.executors._protocol import JobOutcome, ProgressCallback, RunJob
@@ -329,7 +329,14 @@ def _timeout_error(limit: float, items: int) -> str:
 
 
 def _task_failure(exc: BaseException, retries: int) -> str:
-    """One line for a task Ray gave up on: lost workers (after its retries) or an unexpected exception."""
+    """One line for a task Ray gave up on: lost workers (after its retries) or an unexpected exception.
+
+    A ``MonitorError`` the task raised (its node cannot reach the database) is already that line: it is
+    given whole, without Ray's wrapping, which would push its advice past the cut below.
+    """
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, MonitorError):
+        return redact(str(cause))
     name = type(exc).__name__
     text = redact(str(exc)).strip().splitlines()
     detail = next((line for line in reversed(text) if line.strip()), name)[:300]

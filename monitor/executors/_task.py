@@ -78,16 +78,28 @@ def generate_shard(
     node = f"{socket.gethostname()} ({_node_ip()})"
     db = open_database(node_url(db_url, _node_database_url()), migrate=False)
     try:
+        _connect(db, db_url, node)
         return _generate(db, task_id, token, model, spec, items, Path(data_dir), heartbeat_s, node)
-    except sa.exc.OperationalError as exc:  # refused (no password on this node?) or gone: say where it comes from
+    finally:
+        db.dispose()
+
+
+def _connect(db: Database, db_url: str, node: str) -> None:
+    """Connect once before anything else, so a refusal (no password on this node?) says where it comes from.
+
+    Connecting with the engine itself: ``Database.session`` would turn the refusal into a general
+    ``DatabaseError`` that points at the service's DRIFT_MONITOR_DATABASE_URL, not at this node.
+    """
+    try:
+        with db.engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
         first = str(exc.orig or exc).strip().splitlines()[0]
         raise ExecutorError(
             f"the task on {node} cannot reach the database {db_url} ({first}); a Ray node supplies the "
             "database password itself: PGPASSWORD, ~/.pgpass or its own DRIFT_MONITOR_DATABASE_URL in the "
             "environment of 'ray start' (README: Deploying on a Ray cluster)"
         ) from None
-    finally:
-        db.dispose()
 
 
 def _node_database_url() -> str | None:

@@ -5,6 +5,10 @@ tasks by these numbers while the transformers engine runs on the CPU (no CUDA he
 loopback address (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` makes it use 127.0.0.1 instead of the host's
 address) and authenticates with a token made for the session. ``ray.shutdown()`` at the end stops every
 process the cluster started; the fixture checks that none survives.
+
+The cluster's processes inherit ``PGPASSFILE`` naming a file no test has written yet (``RayCluster.pgpass``):
+the node's own password store, as libpq reads it on every connection, so a test can give the node a
+database password (or take it away) without restarting the cluster. Absent, libpq ignores it.
 """
 
 from __future__ import annotations
@@ -17,17 +21,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 
 @dataclass(frozen=True)
 class RayCluster:
-    """The running local cluster: its address (for a service subprocess) and its temp dir."""
+    """The running local cluster: its address (for a service subprocess), its temp dir, its node's pgpass file."""
 
     address: str
     temp_dir: str
     env: dict[str, str]
+    pgpass: Path
 
 
 def ray_processes(temp_dir: str) -> list[str]:
@@ -38,7 +44,9 @@ def ray_processes(temp_dir: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
+    node_dir = Path(tempfile.mkdtemp(prefix="dmnode", dir="/tmp"))  # not under Ray's temp dir: none of its records
     env = {
+        "PGPASSFILE": str(node_dir / "pgpass"),
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(16),
@@ -61,7 +69,7 @@ def ray_cluster() -> Iterator[RayCluster]:
         )
         address = str(context.address_info["address"])
         assert address.startswith("127.0.0.1:"), address
-        yield RayCluster(address, temp_dir, env)
+        yield RayCluster(address, temp_dir, env, node_dir / "pgpass")
     finally:
         ray.shutdown()
         deadline = time.monotonic() + 15
@@ -69,6 +77,7 @@ def ray_cluster() -> Iterator[RayCluster]:
             time.sleep(0.5)
         left = ray_processes(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
+        shutil.rmtree(node_dir, ignore_errors=True)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
