@@ -42,8 +42,8 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup chromium git-lfs lint
-	# One worker per core (-n auto); --dist loadgroup keeps tests that share a costly fixture together.
-	$(BIN)/pytest -q --durations=15 -n auto --dist loadgroup tests
+	# One worker per core; tests that share a costly fixture stay on one worker (tests/conftest.py).
+	$(BIN)/pytest -q --durations=15 -n auto tests
 
 # The benchmarks print figures next to a baseline measured in the same process (not timed tests).
 bench: setup

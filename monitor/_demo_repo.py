@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,22 @@ def build_demo_repo(root: Path, *, progress: object = print) -> list[DemoRevisio
     repo = root / "repo"
     stories = root / f"repo.{_recipe()}.revisions"  # other training data: a new build, not a stale cache
     if stories.is_file() and (repo / ".git").is_dir():
-        return [DemoRevision(*line.split("\t", 2)) for line in stories.read_text().splitlines() if line]
+        return _read_stories(stories)
+    from filelock import FileLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    # Two demos (or test workers) started at once: one builds, the other waits and reuses the build.
+    with FileLock(str(root / "repo.lock")):
+        if stories.is_file() and (repo / ".git").is_dir():
+            return _read_stories(stories)
+        return _build(root, repo, stories, say)
+
+
+def _read_stories(stories: Path) -> list[DemoRevision]:
+    return [DemoRevision(*line.split("\t", 2)) for line in stories.read_text().splitlines() if line]
+
+
+def _build(root: Path, repo: Path, stories: Path, say: Callable[[str], object]) -> list[DemoRevision]:
     shutil.rmtree(repo, ignore_errors=True)
     say("building the demo model repository (first run only; cached afterwards)")
     base = materialize_smollm2(root / "smollm2")
