@@ -48,7 +48,7 @@ def resolve_on_node(model: ModelRef, spec: EngineSpec, data_dir: Path) -> Engine
     """The engine spec with ``model`` pointing at this node's copy of the pinned revision."""
     if model.source in ("endpoint", "local"):
         return spec
-    from monitor.pipeline._run import model_location
+    from monitor.pipeline._resolve import model_location
 
     if model.source not in ("hf", "git"):
         raise ModelNotFoundError(f"{model.repo_id}: source {model.source!r} cannot be run by a task")

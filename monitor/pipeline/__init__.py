@@ -39,15 +39,14 @@ if TYPE_CHECKING:
         sync_watched_models,
     )
     from monitor.pipeline._poll import ChangeRecord, PollResult, poll_model, poll_watched
+    from monitor.pipeline._resolve import ResolvedModel, resolve_model
     from monitor.pipeline._run import (
-        ResolvedModel,
         RunOutcome,
         RunPlan,
         engine_spec,
         ensure_suite,
         ensure_watched_model,
         plan_run,
-        resolve_model,
         run_suite,
     )
     from monitor.pipeline._sources import UnusableSource
@@ -75,7 +74,7 @@ _EXPORTS = {
     "CycleReport": "monitor.pipeline._context",
     "EndpointSource": "monitor.pipeline._endpoint",
     "PollResult": "monitor.pipeline._poll",
-    "ResolvedModel": "monitor.pipeline._run",
+    "ResolvedModel": "monitor.pipeline._resolve",
     "RunOutcome": "monitor.pipeline._run",
     "RunPlan": "monitor.pipeline._run",
     "SourceFactory": "monitor.pipeline._context",
@@ -104,7 +103,7 @@ _EXPORTS = {
     "process_pending": "monitor.pipeline._steps",
     "register_classifier": "monitor.pipeline._analyse",
     "rerun_step": "monitor.pipeline._steps",
-    "resolve_model": "monitor.pipeline._run",
+    "resolve_model": "monitor.pipeline._resolve",
     "reviewer_examples": "monitor.pipeline._analyse",
     "run_cycle": "monitor.pipeline._steps",
     "run_step": "monitor.pipeline._steps",

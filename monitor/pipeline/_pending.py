@@ -26,13 +26,13 @@ from monitor.hub import BEHAVIOUR_KINDS, public_location, scrub_stored_credentia
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._endpoint import endpoint_spec
 from monitor.pipeline._faults import fault_text
+from monitor.pipeline._resolve import model_location
 from monitor.pipeline._run import (
     RunOutcome,
     RunPlan,
     engine_spec,
     ensure_suite,
     find_run,
-    model_location,
     plan_run,
     record_unstarted,
     run_suite,
