@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.queries._base import _cached, _frame, clear_caches, database
+from monitor.analysis import IDENTITY_LABELS
 from monitor.db import (
     Label,
     Response,
@@ -27,10 +28,6 @@ __all__ = [
     "review_count",
     "review_page",
 ]
-
-
-IDENTITY_LABELS = ("deepseek", "qwen", "openai", "anthropic", "google", "meta", "microsoft", "mistral", "other", "none")
-"""The identity classifier's labels; the labels found in the database are added to these."""
 
 
 def _matching(
