@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor._logging import log_event
@@ -33,7 +32,7 @@ from monitor._redact import redact
 from monitor.alerts._channels import AlertChannel, AlertMessage
 from monitor.alerts._outbox import severity_at_least
 from monitor.config import AlertsConfig
-from monitor.db import Alert, AlertDelivery, Database, WatchedModel, utcnow
+from monitor.db import Alert, AlertDelivery, Database, WatchedModel, conflict_insert, utcnow
 from monitor.errors import AlertError
 
 __all__ = ["DeliveryPolicy", "DeliveryStats", "deliver_pending", "send_test"]
@@ -152,8 +151,6 @@ def _count_pending(session: Session) -> int:
 def _route(session: Session, channels: dict[str, AlertChannel]) -> int:
     """Make the missing delivery rows of pending alerts; mark alerts no channel wants as ``unrouted``."""
     unrouted = 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     alerts = session.execute(sa.select(Alert.id, Alert.severity).where(Alert.status == "pending")).all()
     existing: dict[int, set[str]] = {}
     if alerts:
@@ -169,7 +166,7 @@ def _route(session: Session, channels: dict[str, AlertChannel]) -> int:
         missing = [name for name in wanted if name not in existing.get(alert_id, set())]
         for name in missing:
             session.execute(
-                insert(AlertDelivery)
+                conflict_insert(session, AlertDelivery)
                 .values(alert_id=alert_id, channel=name, status="pending", attempts=0)
                 .on_conflict_do_nothing(index_elements=["alert_id", "channel"])
             )

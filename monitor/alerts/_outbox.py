@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor._redact import redact, redact_data
-from monitor.db import Alert, WatchedModel, utcnow
+from monitor.db import Alert, WatchedModel, conflict_insert, utcnow
 from monitor.errors import AlertError
 
 __all__ = [
@@ -70,11 +69,12 @@ def raise_alert(
         "attempts": 0,
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if dialect not in ("postgresql", "sqlite"):
-        raise AlertError(f"the alert outbox supports SQLite and PostgreSQL, not {dialect}")
-    statement = insert(Alert).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Alert.id)
+    statement = (
+        conflict_insert(session, Alert)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Alert.id)
+    )
     alert_id = session.execute(statement).scalar_one_or_none()
     if alert_id is None:
         return None

@@ -22,7 +22,7 @@ from monitor.db._models import (
     WatchedModel,
     utcnow,
 )
-from monitor.db._queries import insert_ignoring_duplicates
+from monitor.db._queries import conflict_insert, insert_ignoring_duplicates
 from monitor.db._session import (
     MIGRATIONS_DIR,
     SCHEMA_HEAD,
@@ -80,6 +80,7 @@ __all__ = [
     "claim_holder",
     "claim_owner",
     "claim_run",
+    "conflict_insert",
     "current_revision",
     "head_revision",
     "insert_ignoring_duplicates",

@@ -5,12 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.db._models import Base
+from monitor.errors import DatabaseError
 
-__all__ = ["insert_ignoring_duplicates"]
+__all__ = ["conflict_insert", "insert_ignoring_duplicates"]
+
+
+def conflict_insert(session: Session, table: Any) -> Any:
+    """An ``INSERT`` into ``table`` for the session's database, with ``on_conflict_do_nothing`` (SQLite, PostgreSQL).
+
+    The one place that picks the dialect's insert. Its module is imported here, on use: the engine has
+    loaded its own dialect already, and a command on SQLite should not import PostgreSQL's.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    raise DatabaseError(f"drift-monitor stores its data in SQLite or PostgreSQL, not {dialect}")
 
 
 def insert_ignoring_duplicates(
@@ -23,17 +41,10 @@ def insert_ignoring_duplicates(
     """
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    table: Any = model.__table__
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(list(rows)).on_conflict_do_nothing(
-            index_elements=list(conflict_columns)
-        )
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(
-            index_elements=list(conflict_columns)
-        )
-    else:  # pragma: no cover - only the two supported backends reach here
-        raise NotImplementedError(dialect)
+    statement = (
+        conflict_insert(session, model.__table__)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+    )
     result = session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)

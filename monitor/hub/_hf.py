@@ -27,11 +27,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import DryRunFileInfo, HfApi, constants, snapshot_download
+from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import (
     DisabledRepoError,
     DryRunError,
@@ -49,6 +49,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from monitor.errors import HubError, ModelNotFoundError
 from monitor.hub._disk import ensure_free_space
 from monitor.hub._manifest import Commit, FileEntry, Manifest, snapshot_patterns
+
+if TYPE_CHECKING:
+    from huggingface_hub import DryRunFileInfo
 
 __all__ = ["HfSource", "download_snapshot", "is_commit_sha"]
 
@@ -365,6 +368,8 @@ def download_snapshot(
     A dry run first sums the sizes of the files not cached yet; a snapshot that does not fit on the
     cache's disk is refused before a byte is written.
     """
+    from huggingface_hub import snapshot_download  # the download stack: not on the poll path
+
     if not is_commit_sha(sha):
         raise HubError(f"downloads are pinned to a full commit sha; got {sha!r} (poll the model first)")
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")

@@ -34,11 +34,7 @@ if TYPE_CHECKING:
     from monitor.pipeline._compare_files import compare_files
     from monitor.pipeline._context import CycleContext, CycleObserver, CycleReport, SourceFactory
     from monitor.pipeline._endpoint import EndpointSource, endpoint_spec
-    from monitor.pipeline._pending import (
-        model_config_for,
-        pending_runs,
-        sync_watched_models,
-    )
+    from monitor.pipeline._pending import pending_runs
     from monitor.pipeline._poll import ChangeRecord, PollResult, poll_model, poll_watched
     from monitor.pipeline._resolve import ResolvedModel, resolve_model
     from monitor.pipeline._run import (
@@ -63,6 +59,7 @@ if TYPE_CHECKING:
         run_cycle,
         run_step,
     )
+    from monitor.pipeline._watched import model_config_for, sync_watched_models
 
 # Each public name and the module that defines it.
 _EXPORTS = {
@@ -95,7 +92,7 @@ _EXPORTS = {
     "engine_spec": "monitor.pipeline._run",
     "ensure_suite": "monitor.pipeline._run",
     "ensure_watched_model": "monitor.pipeline._run",
-    "model_config_for": "monitor.pipeline._pending",
+    "model_config_for": "monitor.pipeline._watched",
     "pending_runs": "monitor.pipeline._pending",
     "plan_run": "monitor.pipeline._run",
     "poll_model": "monitor.pipeline._poll",
@@ -109,7 +106,7 @@ _EXPORTS = {
     "run_cycle": "monitor.pipeline._steps",
     "run_step": "monitor.pipeline._steps",
     "run_suite": "monitor.pipeline._run",
-    "sync_watched_models": "monitor.pipeline._pending",
+    "sync_watched_models": "monitor.pipeline._watched",
 }
 
 __all__ = [

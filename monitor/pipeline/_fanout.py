@@ -23,8 +23,9 @@ from monitor.errors import RunClaimedError
 from monitor.executors import JobOutcome, ModelRef, RunJob
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._faults import fault_text
-from monitor.pipeline._pending import PendingRun, _key_spec, _plan, model_config_for
+from monitor.pipeline._pending import PendingRun, _key_spec, _plan
 from monitor.pipeline._run import RunOutcome, open_run
+from monitor.pipeline._watched import model_config_for
 from monitor.probes import load_suite
 
 __all__ = ["run_many"]

@@ -22,7 +22,7 @@ from monitor.config import MonitorConfig, WatchedModelConfig
 from monitor.db import ChangeEvent, Database, Revision, Run, RunStatus, WatchedModel, utcnow
 from monitor.engines import EngineSpec
 from monitor.errors import ServiceError
-from monitor.hub import BEHAVIOUR_KINDS, public_location, scrub_stored_credentials, store_credentials
+from monitor.hub import BEHAVIOUR_KINDS
 from monitor.pipeline._context import CycleContext
 from monitor.pipeline._endpoint import endpoint_spec
 from monitor.pipeline._faults import fault_text
@@ -37,16 +37,15 @@ from monitor.pipeline._run import (
     record_unstarted,
     run_suite,
 )
+from monitor.pipeline._watched import model_config_for
 from monitor.probes import Suite, load_suite
 
 __all__ = [
     "FAILED_RUN_RETRY_AFTER",
     "PendingRun",
     "fresh_seed",
-    "model_config_for",
     "pending_runs",
     "run_pending",
-    "sync_watched_models",
 ]
 
 logger = logging.getLogger("monitor.cycle")
@@ -73,44 +72,6 @@ class PendingRun:
     suite: str
     seed: int = _FIRST_SEED
     new: bool = False
-
-
-def model_config_for(model: WatchedModel, config: MonitorConfig) -> WatchedModelConfig:
-    """The config entry of a watched model; models added with ``watch add`` get the defaults."""
-    for entry in config.models:
-        if public_location(entry.repo) == model.repo_id:
-            return entry
-    return WatchedModelConfig(
-        repo=model.repo_id,
-        ref=model.ref,
-        source=model.source,  # type: ignore[arg-type]
-        expect=model.expected_identity,
-    )
-
-
-def sync_watched_models(db: Database, config: MonitorConfig) -> list[int]:
-    """Make a ``WatchedModel`` row for every model in the config (updating ref, source, expectation).
-
-    Models added with ``watch add`` and absent from the config stay watched with default settings.
-    Returns the ids of the models to watch (``gone`` and ``gated`` ones included: a repository that
-    comes back is noticed by its next poll).
-    """
-    with db.session() as session:
-        scrub_stored_credentials(session)  # rows from before credentials were kept out of the database
-        for entry in config.models:
-            repo_id = store_credentials(entry.repo) if entry.source == "git" else entry.repo
-            row = session.scalar(sa.select(WatchedModel).where(WatchedModel.repo_id == repo_id))
-            if row is None:
-                row = WatchedModel(repo_id=repo_id)
-                session.add(row)
-            row.ref, row.source, row.expected_identity = entry.ref, entry.source, entry.expect
-            row.settings = {**entry.model_dump(mode="json"), "repo": repo_id}  # credentials stay in the config
-        session.flush()
-        return list(
-            session.scalars(
-                sa.select(WatchedModel.id).where(WatchedModel.status != "removed").order_by(WatchedModel.id)
-            )
-        )
 
 
 def _plan(model_config: WatchedModelConfig, suite: Suite, seed: int) -> RunPlan:

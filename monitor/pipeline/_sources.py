@@ -12,9 +12,8 @@ from monitor.db import WatchedModel
 from monitor.errors import MonitorError, ServiceError
 from monitor.hub import Commit, Manifest, RevisionSource
 from monitor.pipeline._context import CycleContext
-from monitor.pipeline._endpoint import EndpointSource
-from monitor.pipeline._pending import model_config_for
 from monitor.pipeline._poll import OnChange, OnFailure, PollResult, poll_model
+from monitor.pipeline._watched import model_config_for
 
 __all__ = ["UnusableSource", "poll_one"]
 
@@ -31,6 +30,8 @@ def poll_one(
     source: RevisionSource | None = ctx.source_factory(model) if ctx.source_factory is not None else None
     with contextlib.ExitStack() as stack:
         if source is None and model.source == "endpoint":
+            from monitor.pipeline._endpoint import EndpointSource  # the engines: only for endpoint models
+
             try:
                 endpoint = EndpointSource.for_model(ctx.db, model_id, model_config_for(model, ctx.config))
             except MonitorError as exc:  # a config entry without endpoint settings: a failed poll, recorded

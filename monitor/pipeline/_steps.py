@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -32,15 +33,11 @@ from monitor.db import Revision, WatchedModel
 from monitor.pipeline._alerting import alert_callbacks, raise_pending_alerts
 from monitor.pipeline._context import CycleContext, CycleReport
 from monitor.pipeline._faults import fault_text
-from monitor.pipeline._pending import (
-    PendingRun,
-    fresh_seed,
-    model_config_for,
-    pending_runs,
-    run_pending,
-    sync_watched_models,
-)
 from monitor.pipeline._sources import poll_one
+from monitor.pipeline._watched import model_config_for, sync_watched_models
+
+if TYPE_CHECKING:
+    from monitor.pipeline._pending import PendingRun
 
 __all__ = [
     "PROCESS_STEPS",
@@ -100,6 +97,8 @@ def run_step(ctx: CycleContext, model_ids: Sequence[int] | None = None) -> Cycle
     With a cluster executor (``[executor] kind = "ray"``) every owed run of every model is handed over at
     once and runs side by side; locally they run one after another.
     """
+    from monitor.pipeline._pending import pending_runs  # the run machinery (engines, suites): not on the poll path
+
     report = CycleReport()
     fan_out = ctx.config.executor.kind != "local"
     gathered: list[PendingRun] = []
@@ -141,6 +140,8 @@ def _run_together(ctx: CycleContext, owed: Sequence[PendingRun], report: CycleRe
 
 def _run_one(ctx: CycleContext, pending: PendingRun, report: CycleReport) -> bool:
     """Run one pending run into ``report``; False when the pass must stop (a stop request)."""
+    from monitor.pipeline._pending import run_pending
+
     if ctx.stop.is_set():
         report.stopped = True
         return False
@@ -250,6 +251,8 @@ def rerun_step(ctx: CycleContext, model_ids: Sequence[int] | None = None) -> Cyc
 
     A model whose first runs are still owed is skipped (``run_step`` comes first); so is one with no head.
     """
+    from monitor.pipeline._pending import PendingRun, fresh_seed, pending_runs
+
     report = CycleReport()
     for model_id in _model_ids(ctx, model_ids):
         with ctx.db.session() as session:
