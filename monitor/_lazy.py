@@ -1,8 +1,9 @@
 """Package attributes imported on first use (PEP 562), for packages whose parts have costly imports.
 
-``monitor.pipeline`` and ``monitor.service`` re-export names from modules that pull in the database
-models, the Hub client, the scheduler or the analysis stack; a command that needs one name should not
-pay for the others. A package keeps its ``TYPE_CHECKING`` imports (for mypy and readers) and a table
+``monitor.pipeline``, ``monitor.service``, ``monitor.hub`` and ``monitor.alerts`` re-export names from
+modules that pull in the database models, the Hub client, the git source, the webhook server, the
+scheduler, the alert channels or the analysis stack; a command that needs one name should not pay for
+the others. A package keeps its ``TYPE_CHECKING`` imports (for mypy and readers) and a table
 of each public name's module, and takes its ``__getattr__`` / ``__dir__`` from here.
 """
 
