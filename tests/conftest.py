@@ -43,6 +43,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return _SharedFixtureScheduling(config, log)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker's torch (and every process it starts) gets its share of the cores.
+
+    Two workers each running a model with one OpenMP thread per core would put two threads on every
+    core, and OpenMP's spinning threads then slow both far more than sharing would: give each worker
+    ``cores // workers`` threads instead (an explicit OMP_NUM_THREADS is kept).
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's DRIFT_MONITOR_* settings or writes outside its tmp_path."""

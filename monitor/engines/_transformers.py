@@ -5,9 +5,12 @@ Unless told otherwise it picks what runs fastest here: the dtype the processor c
 packed by prompt length (``_batching.pack_by_length``): on CPU a batch of 32 generates ~2.8x faster
 than a batch of 8.
 
-Sampling is done by our own logits processor with one ``torch.Generator`` per request, so a sample
-depends on its request's seed and not on which other requests shared its batch; that is what lets a
-killed run resume and produce exactly the samples it would have produced.
+Sampling is done by our own logits processor with one ``torch.Generator`` per request, so a request's
+random draws depend on its seed alone, not on which other requests shared its batch. In float32 that
+makes the sample itself batch-independent, so a killed run resumes and produces exactly the samples it
+would have produced. In bfloat16 the padding of a different batch moves a row's logits in their last
+bits, and a near-tie can then tip to another token: the same batch reproduces its samples, another
+batch may not (seen with SmolLM2 on a CPU with AMX).
 """
 
 from __future__ import annotations
