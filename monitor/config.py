@@ -149,6 +149,11 @@ class AlertsConfig(_Strict):
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: float = Field(default=30.0, gt=0)
     backoff_max_s: float = Field(default=3600.0, gt=0)
+    claim_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a send may take: a message whose sender died mid-send is sent again after it.",
+    )
 
 
 class ExecutorConfig(_Strict):

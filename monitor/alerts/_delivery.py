@@ -56,6 +56,7 @@ class DeliveryPolicy:
             max_attempts=config.max_attempts,
             backoff_base_s=config.backoff_base_s,
             backoff_max_s=config.backoff_max_s,
+            claim_timeout_s=config.claim_timeout_s,
         )
 
     def backoff(self, attempts: int) -> dt.timedelta:

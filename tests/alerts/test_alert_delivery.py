@@ -258,3 +258,10 @@ def test_a_removed_channel_does_not_hold_alerts_pending_forever(sqlite_url: str,
     assert statuses == {first: "delivered", second: "delivered"}
     assert {row.status for row in dropped} == {"dropped"} and "no longer configured" in (dropped[0].last_error or "")
     assert len((tmp_path / "kept.jsonl").read_text().splitlines()) == 2
+
+
+def test_the_config_sets_how_long_a_claim_waits_for_a_dead_sender() -> None:
+    from monitor.config import AlertsConfig
+
+    assert DeliveryPolicy.from_config(AlertsConfig()).claim_timeout_s == 300
+    assert DeliveryPolicy.from_config(AlertsConfig(claim_timeout_s=5)).claim_timeout_s == 5
