@@ -16,10 +16,10 @@ from monitor.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def git_model(tmp_path: Path, smollm2_dir: Path) -> Path:
-    """A git repository holding the model, with one commit."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def git_model(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
+    """A git repository holding the model, with one commit (read-only to the tests, so built once)."""
+    repo = tmp_path_factory.mktemp("git-model") / "repo"
     repo.mkdir()
     for item in smollm2_dir.iterdir():
         if item.is_file() and not item.name.startswith("."):
@@ -29,6 +29,7 @@ def git_model(tmp_path: Path, smollm2_dir: Path) -> Path:
                 shutil.copy2(item, repo / item.name)
     env = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "config", "core.compression", "0"], check=True)  # weights: store them
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), *env, "commit", "-q", "-m", "upload"], check=True)
     return repo
