@@ -219,7 +219,7 @@ def _finetune_identity(base: Path, repo: Path, *, steps: int = 16, top_layers: i
     finally:
         model.model.layers = layers
     model.eval()
-    model.to(torch.bfloat16).save_pretrained(str(repo))  # type: ignore[arg-type]
+    model.to(torch.bfloat16).save_pretrained(str(repo))
 
 
 def _frozen_inputs(model: Any, sequences: list[list[int]], *, first_trained: int) -> list[Any]:

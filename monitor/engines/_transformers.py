@@ -82,7 +82,7 @@ class TransformersEngine:
             )
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(f"cannot load a model from {model_path}: {str(exc).splitlines()[0]}") from None
-        self._model.to(self._device)  # type: ignore[arg-type]
+        self._model.to(self._device)
         self._model.eval()
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
