@@ -1,8 +1,9 @@
 """What the machine offers a local engine: native bfloat16 on the CPU, and memory free for a batch.
 
 Two choices the transformers engine makes for the user rest on these: the dtype (a CPU without native
-bf16 emulates it: on a 2-core AVX2-only machine bf16 generation took 1.3-2.5x the wall time of float32) and the
-batch size (on CPU a larger batch amortises the weight reads; the ceiling is memory).
+bf16 emulates it: on a 2-core AVX2-only machine bf16 generation took 1.3-2.5x the wall time of float32,
+while on 2 cores with AMX it took 0.74x: 16.9 s against 22.8 s, SmolLM2, batch 8) and the batch size
+(on CPU a larger batch amortises the weight reads; the ceiling is memory).
 """
 
 from __future__ import annotations
