@@ -7,7 +7,9 @@ modify and watch, and makes every later load fast.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import shutil
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,10 @@ def _build_smollm2(dest: Path) -> Path:
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # The GGUF loader draws its own tqdm bar on stderr, which transformers' switch does not reach: it is
+    # kept out of the demo's output (the caller says what is being built).
+    with contextlib.redirect_stderr(io.StringIO()):
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     # A GGUF-loaded model is flagged as quantised and refuses to save: write its de-quantised weights
     # and its config ourselves (building a plain model to save them would first initialise 135M random
     # weights, ~6 s on 2 cores, only to overwrite them).
