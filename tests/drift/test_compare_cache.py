@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.analysis import IdentityClassifier, TextCache, detect_languages
+from monitor.analysis import Embedder, IdentityClassifier, TextCache, detect_languages
 from monitor.pipeline import compare_files
 from monitor.pipeline._compare_files import text_cache_path
 from tests.drift.test_drift_cli import _export
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_PACKAGES = ("torch", "transformers", "sentence_transformers", "lingua", "sklearn")
+TORCH_PACKAGES = ("torch", "transformers", "sentence_transformers")
 
 _SECOND_RUN = """
 import json, sys
@@ -67,6 +68,36 @@ def test_a_second_compare_of_seen_texts_loads_no_model_and_reports_the_same(
     assert sorted(imported.intersection(MODEL_PACKAGES)) == []
     assert json.loads(result.stdout) == json.loads(json.dumps(first.to_json(), default=str))
     assert any(m["name"] == "embedding_shift" for m in first.to_json()["metrics"])
+
+
+def test_a_compare_of_new_texts_embeds_them_without_torch(tmp_path: Path, classifier: IdentityClassifier) -> None:
+    """The default embedding model runs through numpy on CPU: new answers import no torch stack."""
+    data = Path(os.environ["DRIFT_MONITOR_DATA_DIR"])
+    assert classifier.path is not None
+    shutil.copytree(classifier.path, data / "classifiers" / classifier.path.name)
+    baseline = _export(tmp_path / "base.jsonl", 0.02, seed=3)
+    candidate = _export(tmp_path / "cand.jsonl", 0.5, seed=4)
+    assert not text_cache_path().exists()  # every text is new to this data directory
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SECOND_RUN, str(baseline), str(candidate)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert sorted(imported.intersection(TORCH_PACKAGES)) == []
+    shift = {m["name"]: m for m in json.loads(result.stdout)["metrics"]}["embedding_shift"]
+    assert shift["flagged"] and shift["n_baseline"] == shift["n_candidate"] == 96
+    # The verdict torch's vectors give (sentence-transformers under bfloat16, with a cache of its own).
+    torch_report = compare_files(
+        [baseline], [candidate], classifier=classifier, embedder=Embedder(precision="bfloat16", model_name="torch")
+    ).to_json()
+    expected = {m["name"]: m for m in torch_report["metrics"]}["embedding_shift"]
+    assert (shift["detail"], shift["flagged"]) == (expected["detail"], expected["flagged"])
+    assert shift["statistic"] == pytest.approx(expected["statistic"], rel=1e-2)
 
 
 def test_the_cache_round_trips_vectors_and_languages(tmp_path: Path) -> None:
