@@ -5,7 +5,12 @@ than embedding a few hundred answers with the 22M-parameter MiniLM. This module 
 vectors as sentence-transformers' float32 pipeline (Transformer -> Pooling(mean) -> Normalize) from
 the model folder's own files: ``tokenizer.json`` through the ``tokenizers`` library (Rust, no torch),
 weights through ``safetensors.numpy``, and the encoder written out in numpy (post-LayerNorm BERT,
-exact erf GELU). It is float32 only: there is no bfloat16 here, that is the torch path's business.
+GELU through erf to float32 rounding, not tanh). It is float32 only: no bfloat16 here, which is the
+torch path's business.
+
+Throughput is about torch float32's: on 2 AVX-512 cores, 320 answers of 3-120 words took 5.1 s here,
+3.1 s in torch float32 and 1.2 s under torch's bfloat16 autocast (AMX). It wins where the imports
+dominate (a compare, a few hundred new answers), not in a long-lived process embedding thousands.
 
 ``supports(folder)`` says whether a folder is such a pipeline; anything else (a Dense head, CLS
 pooling, another architecture, a prompt-dependent config) goes to sentence-transformers.

@@ -10,10 +10,12 @@ one is) runs through ``_bert_numpy``: numpy and the ``tokenizers`` library, no t
 (torch, transformers, sentence-transformers: 3.5-5 s on 2 cores) cost more than embedding a few
 hundred new answers. Its vectors are sentence-transformers' float32 ones within cosine 0.9999999
 (measured on English, French, German, Russian, Chinese, emoji, empty and over-long texts), so the
-cache key stays the model's name. It is float32 only. Every other model, device, or an explicit
-``precision="bfloat16"`` goes through sentence-transformers; there, on a CPU with native bfloat16
-(AVX512-BF16 or AMX) "auto" runs under bfloat16 autocast, about 1.4x faster with vectors within
-cosine 0.9999 of float32 (measured on this project's answers).
+cache key stays the model's name. It is float32 only, and about torch float32's speed, a third of
+torch's under bfloat16: so a call with more new text than ``_NUMPY_MAX_CHARS`` (a big analysis, a
+service's backlog) loads sentence-transformers, and that process keeps it. Every other model,
+device, or an explicit ``precision="bfloat16"`` goes through sentence-transformers; there, on a CPU
+with native bfloat16 (AVX512-BF16 or AMX) "auto" runs under bfloat16 autocast, about 1.4x faster
+with vectors within cosine 0.9999 of float32 (measured on this project's answers).
 
 With a ``TextCache`` the embedder first looks each distinct text up there and loads the model only for
 texts it has not seen.
@@ -46,9 +48,9 @@ class Embedder:
 
     ``model`` is a model name or a local directory; None is the offline all-MiniLM-L6-v2. ``model_name``
     is what the embedding cache is keyed by, so two embedders with the same name must produce the
-    same vectors. ``precision`` "auto" is float32 for the numpy backend (see the module docstring),
-    otherwise bfloat16 on a CPU that computes it natively, else float32; ``precision`` says which it
-    resolved to. ``cache`` keeps vectors across processes (keyed by ``model_name``).
+    same vectors. ``precision`` is the sentence-transformers path's: "auto" is bfloat16 on a CPU that
+    computes it natively, else float32 (the numpy backend is float32 whatever it says; "bfloat16"
+    asked for explicitly turns it off). ``cache`` keeps vectors across processes (keyed by ``model_name``).
     """
 
     def __init__(
@@ -66,7 +68,7 @@ class Embedder:
         self.batch_size = batch_size
         self._numpy_folder = _numpy_folder(model) if device == "cpu" and precision != "bfloat16" else None
         if precision == "auto":
-            precision = "bfloat16" if self._numpy_folder is None and _native_bf16(device) else "float32"
+            precision = "bfloat16" if _native_bf16(device) else "float32"
         self.precision: Precision = precision
         if model_name is not None:
             self.model_name = model_name
@@ -75,24 +77,39 @@ class Embedder:
         else:
             self.model_name = str(model)
         self.cache = cache
-        self._model: Any = None
+        self._model: Any = None  # the sentence-transformers model
+        self._numpy: _bert_numpy.NumpyBertEncoder | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                if self._numpy_folder is not None:
-                    self._model = _bert_numpy.NumpyBertEncoder(self._numpy_folder)
-                else:
-                    self._model = _load_model(self._source, self._device)
+                self._model = _load_model(self._source, self._device)
             return self._model
+
+    def _load_numpy(self, folder: Path) -> _bert_numpy.NumpyBertEncoder:
+        with self._lock:
+            if self._numpy is None:
+                self._numpy = _bert_numpy.NumpyBertEncoder(folder)
+            return self._numpy
+
+    def _uses_numpy(self, texts: Sequence[str]) -> bool:
+        """Numpy for a model it reproduces, until the texts are many enough to pay for torch's imports.
+
+        Once torch is loaded (a big batch came), it stays: from then on it is the faster one.
+        """
+        return (
+            self._numpy_folder is not None
+            and self._model is None
+            and sum(len(text) for text in texts) <= _NUMPY_MAX_CHARS
+        )
 
     @property
     def dim(self) -> int:
         """The embedding dimension (loads the model)."""
+        if self._numpy_folder is not None and self._model is None:
+            return self._load_numpy(self._numpy_folder).dim
         model = self._load()
-        if isinstance(model, _bert_numpy.NumpyBertEncoder):
-            return model.dim
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         size = getter()
         return int(size) if size else int(self.encode(["dimension probe"]).shape[1])
@@ -114,12 +131,13 @@ class Embedder:
     def _encode_distinct(self, distinct: list[str]) -> np.ndarray:
         """Encode distinct texts in length-sorted batches (little padding); rows in input order."""
         order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
-        model = self._load()
-        if isinstance(model, _bert_numpy.NumpyBertEncoder):
-            sorted_vectors = model.encode([distinct[i] for i in order], batch_size=_NUMPY_BATCH)
+        if self._numpy_folder is not None and self._uses_numpy(distinct):
+            encoder = self._load_numpy(self._numpy_folder)
+            sorted_vectors = encoder.encode([distinct[i] for i in order], batch_size=_NUMPY_BATCH)
             vectors = np.empty_like(sorted_vectors)
             vectors[order] = sorted_vectors
             return vectors
+        model = self._load()
         chunks = []
         with self._autocast():
             for start in range(0, len(order), self.batch_size * 8):
@@ -151,6 +169,10 @@ class Embedder:
 # Texts per numpy forward pass: smaller batches pad less and keep activations in cache (on 2 cores,
 # 320 answers: 16 took 5.1 s, 64 took 7.1 s). The torch path keeps ``batch_size``.
 _NUMPY_BATCH = 16
+# Above this many characters of new text, loading torch pays: on 2 AMX cores numpy embedded ~8k
+# characters a second, torch under bfloat16 ~32k (float32: ~14k), and torch's imports cost ~4 s, so the
+# break-even is ~40k characters (~250 answers of 170 characters); on a CPU without bf16 it lies higher.
+_NUMPY_MAX_CHARS = 40_000
 
 
 def _native_bf16(device: str) -> bool:

