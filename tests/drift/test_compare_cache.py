@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,52 +45,51 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> IdentityClassifier:
     return IdentityClassifier.load(cache_dir=tmp_path_factory.mktemp("classifiers"))
 
 
+def _share_with_fresh_interpreters(classifier: IdentityClassifier) -> None:
+    """Put the trained default classifier in the test's data dir, where the CLI below finds it (no retraining)."""
+    assert classifier.path is not None
+    shutil.copytree(classifier.path, Path(os.environ["DRIFT_MONITOR_DATA_DIR"]) / "classifiers" / classifier.path.name)
+
+
+def _compare_in_a_fresh_interpreter(baseline: Path, candidate: Path) -> tuple[dict[str, Any], set[str]]:
+    """``drift-monitor compare --json`` in a new process: its report and the top-level packages it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SECOND_RUN, str(baseline), str(candidate)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
 def test_a_second_compare_of_seen_texts_loads_no_model_and_reports_the_same(
     tmp_path: Path, classifier: IdentityClassifier
 ) -> None:
-    data = Path(os.environ["DRIFT_MONITOR_DATA_DIR"])
-    assert classifier.path is not None  # the trained default, shared with the fresh interpreter below
-    shutil.copytree(classifier.path, data / "classifiers" / classifier.path.name)
+    _share_with_fresh_interpreters(classifier)
     baseline = _export(tmp_path / "base.jsonl", 0.02, seed=1)
     candidate = _export(tmp_path / "cand.jsonl", 0.3, seed=2)
 
     first = compare_files([baseline], [candidate], classifier=classifier)
     assert text_cache_path().is_file()
 
-    result = subprocess.run(
-        [sys.executable, "-c", _SECOND_RUN, str(baseline), str(candidate)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    imported = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    report, imported = _compare_in_a_fresh_interpreter(baseline, candidate)
     assert sorted(imported.intersection(MODEL_PACKAGES)) == []
-    assert json.loads(result.stdout) == json.loads(json.dumps(first.to_json(), default=str))
+    assert report == json.loads(json.dumps(first.to_json(), default=str))
     assert any(m["name"] == "embedding_shift" for m in first.to_json()["metrics"])
 
 
 def test_a_compare_of_new_texts_embeds_them_without_torch(tmp_path: Path, classifier: IdentityClassifier) -> None:
     """The default embedding model runs through numpy on CPU: new answers import no torch stack."""
-    data = Path(os.environ["DRIFT_MONITOR_DATA_DIR"])
-    assert classifier.path is not None
-    shutil.copytree(classifier.path, data / "classifiers" / classifier.path.name)
+    _share_with_fresh_interpreters(classifier)
     baseline = _export(tmp_path / "base.jsonl", 0.02, seed=3)
     candidate = _export(tmp_path / "cand.jsonl", 0.5, seed=4)
     assert not text_cache_path().exists()  # every text is new to this data directory
 
-    result = subprocess.run(
-        [sys.executable, "-c", _SECOND_RUN, str(baseline), str(candidate)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    imported = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    report, imported = _compare_in_a_fresh_interpreter(baseline, candidate)
     assert sorted(imported.intersection(TORCH_PACKAGES)) == []
-    shift = {m["name"]: m for m in json.loads(result.stdout)["metrics"]}["embedding_shift"]
+    shift = {m["name"]: m for m in report["metrics"]}["embedding_shift"]
     assert shift["flagged"] and shift["n_baseline"] == shift["n_candidate"] == 96
     # The verdict torch's vectors give (sentence-transformers under bfloat16, with a cache of its own).
     torch_report = compare_files(
