@@ -84,15 +84,10 @@ def _build_smollm2(dest: Path) -> Path:
 
 def _save_weights(state: dict[str, Any], path: Path, *, tied: bool) -> None:
     """The state dict as bf16 safetensors, as ``save_pretrained`` writes it (a tied output head is left out)."""
+    import torch
     from safetensors.torch import save_file
 
-    tensors = {name: tensor.to(dtype=_bf16()).contiguous() for name, tensor in state.items()}
+    tensors = {name: tensor.to(dtype=torch.bfloat16).contiguous() for name, tensor in state.items()}
     if tied:
         tensors.pop("lm_head.weight", None)
     save_file(tensors, str(path), metadata={"format": "pt"})
-
-
-def _bf16() -> Any:
-    import torch
-
-    return torch.bfloat16
