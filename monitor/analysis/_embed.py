@@ -93,22 +93,22 @@ class Embedder:
                 self._numpy = _bert_numpy.NumpyBertEncoder(folder)
             return self._numpy
 
-    def _uses_numpy(self, texts: Sequence[str]) -> bool:
-        """Numpy for a model it reproduces, until the texts are many enough to pay for torch's imports.
+    def _numpy_encoder(self, texts: Sequence[str] = ()) -> _bert_numpy.NumpyBertEncoder | None:
+        """The numpy backend for a model it reproduces, until ``texts`` are many enough to pay for torch's imports.
 
         Once torch is loaded (a big batch came), it stays: from then on it is the faster one.
         """
-        return (
-            self._numpy_folder is not None
-            and self._model is None
-            and sum(len(text) for text in texts) <= _NUMPY_MAX_CHARS
-        )
+        if self._numpy_folder is None or self._model is not None:
+            return None
+        if sum(len(text) for text in texts) > _NUMPY_MAX_CHARS:
+            return None
+        return self._load_numpy(self._numpy_folder)
 
     @property
     def dim(self) -> int:
         """The embedding dimension (loads the model)."""
-        if self._numpy_folder is not None and self._model is None:
-            return self._load_numpy(self._numpy_folder).dim
+        if (encoder := self._numpy_encoder()) is not None:
+            return encoder.dim
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         size = getter()
@@ -131,8 +131,7 @@ class Embedder:
     def _encode_distinct(self, distinct: list[str]) -> np.ndarray:
         """Encode distinct texts in length-sorted batches (little padding); rows in input order."""
         order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
-        if self._numpy_folder is not None and self._uses_numpy(distinct):
-            encoder = self._load_numpy(self._numpy_folder)
+        if (encoder := self._numpy_encoder(distinct)) is not None:
             sorted_vectors = encoder.encode([distinct[i] for i in order], batch_size=_NUMPY_BATCH)
             vectors = np.empty_like(sorted_vectors)
             vectors[order] = sorted_vectors
@@ -179,7 +178,7 @@ def _native_bf16(device: str) -> bool:
     """Whether torch should autocast to bfloat16: on a CPU that computes it natively (the engines' rule)."""
     if device != "cpu":
         return False
-    # Imported here: the engines package costs ~30 ms to import, paid only on the torch path.
+    # Imported on use: the engines package (~30 ms) is not otherwise part of the analysis stack's imports.
     from monitor.engines import cpu_has_native_bf16
 
     return cpu_has_native_bf16()

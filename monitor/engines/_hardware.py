@@ -8,6 +8,7 @@ while on 2 cores with AMX it took 0.74x: 16.9 s against 22.8 s, SmolLM2, batch 8
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,12 @@ __all__ = ["available_memory_bytes", "cpu_has_native_bf16", "native_dtype"]
 _NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 
 
+@functools.lru_cache(maxsize=8)
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True when the processor computes bfloat16 natively (AVX512-BF16, AMX or Arm BF16)."""
+    """True when the processor computes bfloat16 natively (AVX512-BF16, AMX or Arm BF16).
+
+    Read once per process (every engine and embedder asks; the flags do not change while it runs).
+    """
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:
